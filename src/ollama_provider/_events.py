@@ -1,0 +1,58 @@
+"""Stream events: everything a chat stream yields besides text.
+
+Text arrives as plain ``str``. The other items are small frozen objects whose
+``str()`` is ``""``, so ``"".join(map(str, items))`` is exactly the answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["FinishReason", "Reasoning", "StreamEvent", "ToolCalls", "Usage"]
+
+
+class StreamEvent:
+    """Base of the non-text stream items; renders as the empty string."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reasoning(StreamEvent):
+    """A piece of the model's thinking (``delta.reasoning`` / ``message.thinking``)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCalls(StreamEvent):
+    """Complete tool calls in OpenAI's shape.
+
+    Each call is ``{"id", "type": "function", "function": {"name", "arguments"}}``
+    with ``arguments`` a JSON string, whatever shape the server streamed.
+    """
+
+    calls: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage(StreamEvent):
+    """Token counts reported by the server at the end of a stream."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class FinishReason(StreamEvent):
+    """Why generation ended: ``stop``, ``length``, ``tool_calls`` or another server word."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return ""

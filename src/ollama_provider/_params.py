@@ -1,0 +1,182 @@
+"""Call parameters: which are accepted, and the request bodies they make. Pure.
+
+A parameter is either sent in the JSON body, a connection setting, or an
+error: nothing is dropped in silence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "BODY_PARAMS",
+    "CONNECTION_PARAMS",
+    "NATIVE_PARAMS",
+    "check_headers",
+    "check_model_name",
+    "native_body",
+    "openai_body",
+    "reject_unknown",
+]
+
+# Sent as they are in an OpenAI chat.completions body.
+BODY_PARAMS = frozenset(
+    {
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "stop",
+        "seed",
+        "response_format",
+        "tools",
+        "tool_choice",
+        "reasoning_effort",
+        "frequency_penalty",
+        "presence_penalty",
+        "logprobs",
+        "top_logprobs",
+        "user",
+        "parallel_tool_calls",
+        "logit_bias",
+        "max_completion_tokens",
+        "reasoning",
+    }
+)
+# How to connect, not what to ask.
+CONNECTION_PARAMS = frozenset(
+    {
+        "headers",
+        "extra_body",
+        "proxy",
+        "verify",
+        "max_line_size",
+        "transport",
+    }
+)
+# Ollama's own API only: their presence routes a call to POST /api/chat.
+NATIVE_PARAMS = frozenset({"keep_alive", "options", "think", "format"})
+# OpenAI names that have a place in Ollama's native options.
+_TO_OPTIONS = {
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "max_tokens": "num_predict",
+    "max_completion_tokens": "num_predict",
+    "seed": "seed",
+    "frequency_penalty": "frequency_penalty",
+    "presence_penalty": "presence_penalty",
+}
+
+
+def reject_unknown(params: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        names = ", ".join(repr(n) for n in unknown)
+        raise TypeError(
+            f"{where} got unexpected keyword argument(s) {names}. Accepted: "
+            f"{', '.join(sorted(allowed))}; put other fields for the server in extra_body={{...}}."
+        )
+
+
+def check_model_name(model: object) -> str:
+    """Model names travel only in JSON bodies; control characters and blanks are refused."""
+    if not isinstance(model, str):
+        raise TypeError(f"model must be a string, not {type(model).__name__}")
+    if any(c.isspace() or ord(c) < 0x20 or c == "\x7f" for c in model):
+        raise ValueError(f"model name {model!r} contains blanks or control characters")
+    return model
+
+
+def check_headers(headers: object) -> dict[str, str]:
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise TypeError(f"headers must be a dict of strings, not {type(headers).__name__}")
+    checked: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError("headers must map strings to strings")
+        if not name or any(c in name for c in "\r\n\0: \t") or any(c in value for c in "\r\n\0"):
+            raise ValueError(f"header {name!r} has a character that would break the request")
+        checked[name] = value
+    return checked
+
+
+def openai_body(
+    model: str,
+    messages: list[Any],
+    stream: bool,
+    params: Mapping[str, Any],
+    extra_body: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": model, "messages": messages, "stream": stream}
+    if stream:
+        body["stream_options"] = {"include_usage": True}
+    for name, value in params.items():
+        if value is not None:
+            body[name] = value
+    if extra_body:
+        body.update(extra_body)
+    return body
+
+
+def _format_of(response_format: Any) -> Any:
+    if not isinstance(response_format, Mapping):
+        raise TypeError("response_format must be a dict such as {'type': 'json_object'}")
+    kind = response_format.get("type")
+    if kind == "json_object":
+        return "json"
+    if kind == "json_schema":
+        schema = response_format.get("json_schema", {})
+        return schema.get("schema", schema) if isinstance(schema, Mapping) else schema
+    if kind == "text":
+        return None
+    raise ValueError(f"response_format type {kind!r} is not json_object, json_schema or text")
+
+
+def native_body(
+    model: str,
+    messages: list[Any],
+    stream: bool,
+    params: Mapping[str, Any],
+    native: Mapping[str, Any],
+    extra_body: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """A body for Ollama's ``/api/chat`` from OpenAI-style and native parameters."""
+    body: dict[str, Any] = {"model": model, "messages": messages, "stream": stream}
+    options: dict[str, Any] = {}
+    for name, value in params.items():
+        if value is None:
+            continue
+        if name in _TO_OPTIONS:
+            options[_TO_OPTIONS[name]] = value
+        elif name == "stop":
+            options["stop"] = [value] if isinstance(value, str) else list(value)
+        elif name == "response_format":
+            fmt = _format_of(value)
+            if fmt is not None:
+                body["format"] = fmt
+        elif name == "tools":
+            body["tools"] = value
+        elif name == "reasoning_effort":
+            body["think"] = False if value == "none" else value
+        elif name == "reasoning" and isinstance(value, Mapping) and "effort" in value:
+            body["think"] = False if value["effort"] == "none" else value["effort"]
+        else:
+            raise ValueError(
+                f"{name!r} has no equivalent in Ollama's native API, which this call uses "
+                f"because it passes {', '.join(sorted(native))}; drop one of them"
+            )
+    user_options = native.get("options")
+    if user_options is not None:
+        if not isinstance(user_options, Mapping):
+            raise TypeError("options must be a dict such as {'num_ctx': 8192}")
+        options.update(user_options)
+    if options:
+        body["options"] = options
+    for name in ("keep_alive", "think", "format"):
+        if native.get(name) is not None:
+            body[name] = native[name]
+    if extra_body:
+        body.update(extra_body)
+    return body

@@ -1,0 +1,133 @@
+"""The sync API, written once on top of the async one.
+
+A single daemon thread runs an event loop (the "portal") for all sync calls.
+Sync code anywhere, including inside a running event loop (Jupyter), hands
+coroutines and async generators to it and waits for their results, so there
+is one client (the async one) and one connection pool for sync use, reused
+across calls. The portal's pool closes at interpreter exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import contextlib
+import os
+import queue
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import Any, TypeVar
+
+__all__ = ["iterate", "run"]
+
+T = TypeVar("T")
+_ITEM, _END, _ERROR = 0, 1, 2
+
+
+class _Portal:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.pid = os.getpid()
+        self.thread = threading.Thread(target=self._run, name="ollama-provider-sync", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def stop(self) -> None:
+        if self.loop.is_closed() or not self.thread.is_alive():
+            return
+        future = asyncio.run_coroutine_threadsafe(self.loop.shutdown_asyncgens(), self.loop)
+        with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
+            future.result(timeout=5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+_portal: _Portal | None = None
+_portal_lock = threading.Lock()
+
+
+def _get_portal() -> _Portal:
+    global _portal  # noqa: PLW0603 - one portal per process, made on first use
+    portal = _portal
+    if portal is not None and portal.pid == os.getpid():
+        return portal
+    with _portal_lock:
+        if _portal is None or _portal.pid != os.getpid():  # first use, or a forked child
+            first = _portal is None
+            _portal = _Portal()
+            if first:
+                atexit.register(_shutdown)
+        return _portal
+
+
+def _shutdown() -> None:
+    if _portal is not None and _portal.pid == os.getpid():
+        _portal.stop()
+
+
+def _check_thread(portal: _Portal) -> None:
+    if threading.current_thread() is portal.thread:
+        raise RuntimeError(
+            "the sync API was called from the library's own event loop thread; "
+            "use the async API (create_async_generator, get_models_async) there"
+        )
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on the portal and wait for its result."""
+    portal = _get_portal()
+    _check_thread(portal)
+    future = asyncio.run_coroutine_threadsafe(coro, portal.loop)
+    try:
+        return future.result()
+    except BaseException:
+        future.cancel()
+        raise
+
+
+def iterate(agen: AsyncIterator[T]) -> Iterator[T]:
+    """Iterate an async iterator from sync code; leaving early closes it on the portal."""
+    portal = _get_portal()
+    _check_thread(portal)
+    items: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
+
+    async def pump() -> None:
+        try:
+            async for item in agen:
+                items.put((_ITEM, item))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # handed to the consumer thread, which raises it
+            items.put((_ERROR, exc))
+        else:
+            items.put((_END, None))
+        finally:
+            aclose = getattr(agen, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    future = asyncio.run_coroutine_threadsafe(pump(), portal.loop)
+    try:
+        while True:
+            kind, value = items.get()
+            if kind == _ITEM:
+                yield value
+            elif kind == _END:
+                return
+            else:
+                raise value
+    finally:
+        if not future.done():
+            future.cancel()  # cancels the pump task: the stream closes on the portal
+            try:
+                future.result(timeout=10)
+            except (concurrent.futures.CancelledError, concurrent.futures.TimeoutError):
+                pass
+            except Exception:  # noqa: S110 - the consumer already left; nothing to report to
+                pass
