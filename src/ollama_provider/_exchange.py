@@ -8,6 +8,7 @@ as they arrive.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -73,6 +74,9 @@ class Endpoint:
             headers["Content-Type"] = "application/json"
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
+        elif self.auth is not None:
+            pair = f"{self.auth[0]}:{self.auth[1]}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         headers.update(self.headers)
         return HTTPRequest(
             method,
@@ -80,7 +84,6 @@ class Endpoint:
             headers,
             timeout,
             body,
-            auth=None if self.api_key else self.auth,
             proxy=self.proxy,
             verify=self.verify,
             redact=self.redact,

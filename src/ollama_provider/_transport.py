@@ -56,7 +56,6 @@ class HTTPRequest:
     headers: dict[str, str]
     timeout: Timeout
     body: bytes | None = None
-    auth: tuple[str, str] | None = field(default=None, repr=False)
     proxy: str | None = field(default=None, repr=False)
     verify: bool | str | ssl.SSLContext = True
     redact: Redactor = field(default_factory=Redactor, repr=False)
@@ -98,10 +97,8 @@ def map_error(exc: BaseException, request: HTTPRequest, phase: str) -> ProviderE
     redact = request.redact
     where = f" ({request.where})" if request.where else ""
     timeout = request.timeout
-    if (
-        isinstance(exc, aiohttp.ConnectionTimeoutError)
-        or (phase == "connect"
-        and isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)))
+    if isinstance(exc, aiohttp.ConnectionTimeoutError) or (
+        phase == "connect" and isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError))
     ):
         return ProviderTimeoutError(
             f"connecting to {url}{where} took longer than {timeout.connect} s "
@@ -294,8 +291,6 @@ class AiohttpTransport:
             "proxy": request.proxy,
             "ssl": _ssl_arg(request.verify),
         }
-        if request.auth is not None:
-            options["auth"] = aiohttp.BasicAuth(*request.auth)
         debug = logger.isEnabledFor(logging.DEBUG)
         if debug:
             logger.debug("%s %s", request.method, request.url)
@@ -303,7 +298,9 @@ class AiohttpTransport:
             try:
                 resp = await session.request(request.method, request.url, **options)
             except (aiohttp.ServerDisconnectedError, aiohttp.ClientConnectionResetError) as exc:
-                if attempt == 1:  # a pooled connection the server had already dropped
+                # A pooled connection the server had already dropped. aiohttp retries
+                # idempotent methods itself; a POST gets one more try here.
+                if attempt == 1 and request.method == "POST":
                     logger.debug("retrying %s %s once: %s", request.method, request.url, exc)
                     continue
                 raise map_error(exc, request, "first byte") from exc

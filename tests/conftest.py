@@ -1,0 +1,46 @@
+"""Shared fixtures: a clean environment per test, and the test servers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+from ollama_provider import Ollama, OpenaiAPI
+from ollama_provider.providers import openai_api
+
+pytest_plugins = ["tests.support.fixtures"]
+T = TypeVar("T")
+
+_ENV = (
+    "OLLAMA_HOST",
+    "OLLAMA_PORT",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "NO_COLOR",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test sees the developer's Ollama settings or another test's cached model list."""
+    for name in _ENV:
+        monkeypatch.delenv(name, raising=False)
+    openai_api.model_cache().clear()
+    yield
+    openai_api.model_cache().clear()
+    for cls in (Ollama, OpenaiAPI):
+        cls.models = []
+        cls.default_model = ""
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
