@@ -21,6 +21,8 @@ _AUTH_WORDS = re.compile(
     r"|api[_-]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._~+/=-]{8,}"
 )
 
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@\"'<>]+@")
+
 
 def strip_userinfo(url: str) -> str:
     """The URL without ``user:password@``."""
@@ -65,6 +67,8 @@ class Redactor:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
+        if "@" in text:
+            text = _URL_USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
         return _AUTH_WORDS.sub(lambda m: m.group(1) + MASK, text)
 
     def __repr__(self) -> str:

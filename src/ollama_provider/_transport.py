@@ -14,6 +14,7 @@ chunks`` (each later wait for data).
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import ssl
 import threading
@@ -164,7 +165,9 @@ class _AiohttpResponse:
             self._phase = "between chunks"
             connection = self._resp.connection
             if connection is not None and connection.protocol is not None:
-                connection.protocol.read_timeout = self._request.timeout.between_chunks
+                protocol = connection.protocol
+                protocol.read_timeout = self._request.timeout.between_chunks
+                protocol.start_timeout()  # re-arm now, with the new limit
         return data
 
     def _phase_of(self, exc: BaseException) -> str:
@@ -274,6 +277,13 @@ def _ssl_arg(verify: bool | str | ssl.SSLContext) -> bool | ssl.SSLContext:
     return context
 
 
+def _dropped(exc: BaseException) -> bool:
+    """Whether the server closed or reset the connection (worth one retry)."""
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return True
+    return isinstance(exc, OSError) and exc.errno in (errno.ECONNRESET, errno.EPIPE)
+
+
 class AiohttpTransport:
     """The default transport: aiohttp with one pooled session per event loop."""
 
@@ -297,10 +307,12 @@ class AiohttpTransport:
         for attempt in (1, 2):
             try:
                 resp = await session.request(request.method, request.url, **options)
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientConnectionResetError) as exc:
+            except aiohttp.ClientConnectorError as exc:
+                raise map_error(exc, request, "connect") from exc
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
                 # A pooled connection the server had already dropped. aiohttp retries
                 # idempotent methods itself; a POST gets one more try here.
-                if attempt == 1 and request.method == "POST":
+                if attempt == 1 and request.method == "POST" and _dropped(exc):
                     logger.debug("retrying %s %s once: %s", request.method, request.url, exc)
                     continue
                 raise map_error(exc, request, "first byte") from exc

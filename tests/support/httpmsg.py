@@ -331,9 +331,10 @@ async def read_request(conn: Connection) -> Request | None:
         body = await reader.readexactly(length)
     else:
         body = b""
+    origin_form = target  # an absolute-form target (sent to a proxy) keeps its own ``target``
     if target.startswith(("http://", "https://")):
-        target = "/" + target.split("://", 1)[1].partition("/")[2]
-    raw_path, _, query = target.partition("?")
+        origin_form = "/" + target.split("://", 1)[1].partition("/")[2]
+    raw_path, _, query = origin_form.partition("?")
     return Request(
         method, target, unquote(raw_path), query, version, headers, body, conn.peer, conn
     )

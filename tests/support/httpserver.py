@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import sys
 import threading
 import time
@@ -84,8 +85,10 @@ class HTTPServer:
         host: str = "127.0.0.1",
         port: int = 0,
         ipv6: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.handler: Handler = handler or _not_found
+        self.ssl_context = ssl_context
         self.host = "::1" if ipv6 and host == "127.0.0.1" else host
         self.port = port
         self.requests: list[RecordedRequest] = []
@@ -107,7 +110,8 @@ class HTTPServer:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -168,7 +172,12 @@ class HTTPServer:
     async def _main(self) -> None:
         self._stop_event = asyncio.Event()
         server = await asyncio.start_server(
-            self._on_connect, self.host, self.port, limit=MAX_LINE, reuse_address=True
+            self._on_connect,
+            self.host,
+            self.port,
+            limit=MAX_LINE,
+            reuse_address=True,
+            ssl=self.ssl_context,
         )
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
