@@ -44,3 +44,29 @@ def clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
+
+
+@pytest.fixture(scope="session")
+def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """llama.cpp's real ``llama-server`` with SmolLM2-135M, provisioned on first use.
+
+    Never skipped: if it cannot be built or started, the tests that need it fail,
+    with the server's log attached.
+    """
+    from scripts import llama_backend
+
+    log = tmp_path_factory.mktemp("llama") / "llama-server.log"
+    server = llama_backend.start(log_path=log)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    server = getattr(item, "funcargs", {}).get("llama")
+    if report.failed and server is not None:
+        report.sections.append(("llama-server log (tail)", server.log_tail(60)))
+    return report

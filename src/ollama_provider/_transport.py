@@ -278,10 +278,29 @@ def _ssl_arg(verify: bool | str | ssl.SSLContext) -> bool | ssl.SSLContext:
 
 
 def _dropped(exc: BaseException) -> bool:
-    """Whether the server closed or reset the connection (worth one retry)."""
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return True
-    return isinstance(exc, OSError) and exc.errno in (errno.ECONNRESET, errno.EPIPE)
+    """Whether the server closed or reset the connection under the request (worth one retry).
+
+    llama.cpp's server, for one, closes a kept-alive connection after a stream, so
+    the next request on it fails while being written.
+    """
+    current: BaseException | None = exc
+    for _ in range(4):
+        if current is None:
+            return False
+        if isinstance(
+            current,
+            (
+                aiohttp.ServerDisconnectedError,
+                aiohttp.ClientConnectionResetError,
+                ConnectionResetError,
+                BrokenPipeError,
+            ),
+        ):
+            return True
+        if isinstance(current, OSError) and current.errno in (errno.ECONNRESET, errno.EPIPE):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 class AiohttpTransport:

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: .venv, the real llama.cpp backend
+# (built once, about 5 minutes, then cached in ~/.cache/ollama-provider), lint, types, tests.
+source "$(dirname "$0")/_venv.sh" test
+.venv/bin/python scripts/llama_backend.py provision
+echo "[test] ruff" >&2
+.venv/bin/ruff check src tests scripts
+.venv/bin/ruff format --check src tests scripts
+echo "[test] mypy --strict" >&2
+.venv/bin/mypy
+echo "[test] pytest" >&2
+exec .venv/bin/python -m pytest "$@"
