@@ -19,6 +19,7 @@ from ._errors import (
     StreamInterruptedError,
 )
 from ._events import FinishReason, Reasoning, StreamEvent, ToolCalls, Usage
+from ._models import ModelDetails, ModelInfo, PullProgress, RunningModel, ShowResult
 from ._settings import Timeout
 from ._types import AsyncResult, Messages, StreamItem
 from ._version import __version__
@@ -29,14 +30,19 @@ __all__ = [
     "FinishReason",
     "InvalidHostError",
     "Messages",
+    "ModelDetails",
+    "ModelInfo",
     "ModelNotFoundError",
     "Ollama",
     "OpenaiAPI",
     "ProviderError",
     "ProviderTimeoutError",
+    "PullProgress",
     "Reasoning",
     "ResponseStatusError",
+    "RunningModel",
     "ServerUnreachableError",
+    "ShowResult",
     "StreamEvent",
     "StreamInterruptedError",
     "StreamItem",

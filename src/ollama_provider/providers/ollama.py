@@ -4,7 +4,8 @@ The server comes from ``api_base`` (a trailing ``/v1`` is dropped) or from
 ``OLLAMA_HOST``/``OLLAMA_PORT`` (see ``_hosts``). Chats go through Ollama's
 ``/v1`` layer, except when a call passes Ollama-only options (``keep_alive``,
 ``options``, ``think``, ``format``), which that layer would ignore: those go
-to the native ``/api/chat`` and yield the very same events.
+to the native ``/api/chat`` and yield the very same events. Model management
+(pull, show, ps, version, load, unload, delete) comes from ``_admin``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .._errors import ProviderError, ResponseStatusError
 from .._hosts import ServerAddress, resolve_ollama
 from .._params import BODY_PARAMS, CONNECTION_PARAMS, NATIVE_PARAMS, native_body, openai_body
 from .._settings import Timeout, env
+from ._admin import ModelAdmin
 from .openai_api import OpenaiAPI, _model_ids
 
 if TYPE_CHECKING:
@@ -27,7 +29,7 @@ __all__ = ["Ollama"]
 logger = logging.getLogger("ollama_provider")
 
 
-class Ollama(OpenaiAPI):
+class Ollama(ModelAdmin, OpenaiAPI):
     """Models and streamed chats from a local (or remote) Ollama server."""
 
     label: ClassVar[str] = "Ollama"

@@ -1,0 +1,212 @@
+"""Typed results of Ollama's model-management endpoints, parsed from their JSON. Pure.
+
+Fields follow Ollama's names; missing or ``null`` fields become empty values
+rather than errors, since releases 0.11 to 0.33 add fields over time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+__all__ = [
+    "ModelDetails",
+    "ModelInfo",
+    "PullProgress",
+    "RunningModel",
+    "ShowResult",
+    "parse_time",
+]
+
+_GO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?\Z")
+
+
+def parse_time(text: object) -> datetime | None:
+    """Go's RFC 3339 times (nanoseconds, ``Z``) as aware datetimes; None when absent or odd."""
+    if not isinstance(text, str) or not (match := _GO_TIME.match(text)):
+        return None
+    base, fraction, zone = match.groups()
+    micro = (fraction or ".0")[1:7].ljust(6, "0")
+    zone = "+00:00" if zone in (None, "Z") else zone
+    try:
+        parsed = datetime.fromisoformat(f"{base}.{micro}{zone}")
+    except ValueError:
+        return None
+    if parsed.year <= 1:  # Go's zero time: "never"
+        return None
+    return parsed.astimezone(timezone.utc)
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _strs(value: object) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDetails:
+    """The ``details`` object: format, family, parameter size, quantization."""
+
+    format: str = ""
+    family: str = ""
+    families: tuple[str, ...] = ()
+    parameter_size: str = ""
+    quantization_level: str = ""
+    parent_model: str = ""
+
+    @classmethod
+    def parse(cls, data: object) -> ModelDetails:
+        if not isinstance(data, dict):
+            return cls()
+        return cls(
+            _str(data.get("format")),
+            _str(data.get("family")),
+            _strs(data.get("families")),
+            _str(data.get("parameter_size")),
+            _str(data.get("quantization_level")),
+            _str(data.get("parent_model")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """One installed model (``GET /api/tags``)."""
+
+    name: str
+    model: str = ""
+    size: int = 0
+    digest: str = ""
+    modified_at: datetime | None = None
+    details: ModelDetails = field(default_factory=ModelDetails)
+    capabilities: tuple[str, ...] = ()
+    context_length: int | None = None
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> ModelInfo:
+        details = data.get("details")
+        return cls(
+            _str(data.get("name")) or _str(data.get("model")),
+            _str(data.get("model")),
+            _int(data.get("size")) or 0,
+            _str(data.get("digest")),
+            parse_time(data.get("modified_at")),
+            ModelDetails.parse(details),
+            _strs(data.get("capabilities")),
+            _int(details.get("context_length")) if isinstance(details, dict) else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RunningModel:
+    """A model loaded in memory (``GET /api/ps``)."""
+
+    name: str
+    model: str = ""
+    size: int = 0
+    size_vram: int = 0
+    digest: str = ""
+    expires_at: datetime | None = None
+    context_length: int | None = None
+    details: ModelDetails = field(default_factory=ModelDetails)
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> RunningModel:
+        return cls(
+            _str(data.get("name")) or _str(data.get("model")),
+            _str(data.get("model")),
+            _int(data.get("size")) or 0,
+            _int(data.get("size_vram")) or 0,
+            _str(data.get("digest")),
+            parse_time(data.get("expires_at")),
+            _int(data.get("context_length")),
+            ModelDetails.parse(data.get("details")),
+        )
+
+
+def _parameters(text: str) -> dict[str, str | list[str]]:
+    """Modelfile parameters ("stop  <|eot_id|>" lines); repeated keys become lists."""
+    out: dict[str, str | list[str]] = {}
+    for line in text.splitlines():
+        key, _, value = line.strip().partition(" ")
+        if not key:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        previous = out.get(key)
+        if previous is None:
+            out[key] = value
+        elif isinstance(previous, list):
+            previous.append(value)
+        else:
+            out[key] = [previous, value]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ShowResult:
+    """What Ollama knows about one model (``POST /api/show``)."""
+
+    model: str
+    details: ModelDetails = field(default_factory=ModelDetails)
+    capabilities: tuple[str, ...] = ()
+    context_length: int | None = None
+    parameters: dict[str, str | list[str]] = field(default_factory=dict)
+    template: str = ""
+    system: str = ""
+    license: str = ""
+    modified_at: datetime | None = None
+    model_info: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, model: str, data: dict[str, Any]) -> ShowResult:
+        raw_info = data.get("model_info")
+        info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
+        context = None
+        for key, value in info.items():
+            if key.endswith(".context_length") and _int(value):
+                context = value
+                break
+        details = data.get("details")
+        if context is None and isinstance(details, dict):
+            context = _int(details.get("context_length"))
+        return cls(
+            model,
+            ModelDetails.parse(details),
+            _strs(data.get("capabilities")),
+            context,
+            _parameters(_str(data.get("parameters"))),
+            _str(data.get("template")),
+            _str(data.get("system")),
+            _str(data.get("license")),
+            parse_time(data.get("modified_at")),
+            info,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PullProgress:
+    """One progress line of ``POST /api/pull``; layer lines carry digest and byte counts."""
+
+    status: str
+    digest: str | None = None
+    completed: int | None = None
+    total: int | None = None
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> PullProgress:
+        digest = data.get("digest")
+        return cls(
+            _str(data.get("status")),
+            digest if isinstance(digest, str) else None,
+            _int(data.get("completed")),
+            _int(data.get("total")),
+        )

@@ -1,0 +1,111 @@
+"""Model management on Ollama: typed results from the fake server, async and sync forms."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from ollama_provider import (
+    ModelInfo,
+    ModelNotFoundError,
+    Ollama,
+    PullProgress,
+    ResponseStatusError,
+    RunningModel,
+    ShowResult,
+)
+from ollama_provider._models import parse_time
+from tests.conftest import run
+from tests.support.fake_ollama import FakeOllama
+
+
+def test_list_models_is_typed(fake_ollama: FakeOllama) -> None:
+    models = Ollama.list_models_sync(fake_ollama.url)
+    assert [m.name for m in models] == [m.name for m in fake_ollama.installed()]
+    first = models[0]
+    assert isinstance(first, ModelInfo) and first.size > 0 and first.digest
+    assert first.details.family and first.details.parameter_size
+    assert first.details.quantization_level
+    assert isinstance(first.modified_at, datetime) and first.modified_at.tzinfo is not None
+
+
+def test_show(fake_ollama: FakeOllama) -> None:
+    result = run(Ollama.show("qwen3:0.6b", fake_ollama.url))
+    assert isinstance(result, ShowResult) and result.model == "qwen3:0.6b"
+    assert "thinking" in result.capabilities and "completion" in result.capabilities
+    assert result.context_length and result.context_length > 0
+    assert result.template and result.details.family
+    assert Ollama.show_sync("qwen3:0.6b", fake_ollama.url) == result
+
+
+def test_show_missing_model(fake_ollama: FakeOllama) -> None:
+    with pytest.raises(ModelNotFoundError) as info:
+        Ollama.show_sync("nosuch", fake_ollama.url)
+    assert info.value.model == "nosuch" and "ollama pull nosuch" in str(info.value)
+
+
+def test_pull_progress_then_installed(fake_ollama: FakeOllama) -> None:
+    async def pull() -> list[PullProgress]:
+        return [p async for p in Ollama.pull("gemma3:1b", fake_ollama.url)]
+
+    lines = run(pull())
+    assert lines[0].status == "pulling manifest"
+    layers = [p for p in lines if p.digest]
+    assert layers and all(p.total for p in layers)
+    completed = [p.completed for p in layers if p.completed is not None]
+    assert completed == sorted(completed) or len({p.digest for p in layers}) > 1
+    assert lines[-1].status == "success"
+    assert "gemma3:1b" in Ollama.get_models(fake_ollama.url, refresh=True)
+
+
+def test_pull_failure_line_raises(fake_ollama: FakeOllama) -> None:
+    seen: list[PullProgress] = []
+    with pytest.raises(ResponseStatusError) as info:
+        for progress in Ollama.pull_sync("no/such-model", fake_ollama.url):
+            seen.append(progress)
+    assert [p.status for p in seen] == ["pulling manifest"]
+    assert info.value.server_message == "pull model manifest: file does not exist"
+
+
+def test_load_ps_unload(fake_ollama: FakeOllama) -> None:
+    assert Ollama.ps_sync(fake_ollama.url) == []
+    Ollama.load_sync("llama3.2", fake_ollama.url, keep_alive="10m")
+    running = Ollama.ps_sync(fake_ollama.url)
+    assert [r.name for r in running] == ["llama3.2:latest"]
+    assert isinstance(running[0], RunningModel) and running[0].size > 0
+    assert running[0].expires_at is not None and running[0].expires_at > datetime.now(timezone.utc)
+    assert fake_ollama.last_body("/api/generate")["keep_alive"] == "10m"
+    Ollama.unload_sync("llama3.2", fake_ollama.url)
+    assert fake_ollama.last_body("/api/generate")["keep_alive"] == 0
+    assert Ollama.ps_sync(fake_ollama.url) == []
+
+
+def test_version(fake_ollama: FakeOllama) -> None:
+    fake_ollama.version = "0.12.3"
+    assert Ollama.version_sync(fake_ollama.url) == "0.12.3"
+
+
+def test_delete(fake_ollama: FakeOllama) -> None:
+    Ollama.delete_sync("llava:7b", fake_ollama.url)
+    assert "llava:7b" not in Ollama.get_models(fake_ollama.url, refresh=True)
+    with pytest.raises(ModelNotFoundError):
+        Ollama.delete_sync("llava:7b", fake_ollama.url)
+
+
+def test_names_are_checked() -> None:
+    with pytest.raises(ValueError, match="required"):
+        Ollama.show_sync("")
+    with pytest.raises(ValueError, match="control"):
+        Ollama.show_sync("a\nb")
+
+
+def test_go_times() -> None:
+    assert parse_time("2025-05-04T17:37:44.706015396-07:00") == datetime(
+        2025, 5, 5, 0, 37, 44, 706015, tzinfo=timezone.utc
+    )
+    assert parse_time("2025-07-07T20:22:19Z") == datetime(
+        2025, 7, 7, 20, 22, 19, tzinfo=timezone.utc
+    )
+    assert parse_time("0001-01-01T00:00:00Z") is None
+    assert parse_time("yesterday") is None and parse_time(None) is None
