@@ -10,8 +10,17 @@ from typing import Any
 
 import aiohttp
 import jsonschema
+import pydantic
 
-from ollama_provider import FinishReason, Ollama, OpenaiAPI, ToolCalls, Usage
+from ollama_provider import (
+    Client,
+    FinishReason,
+    Ollama,
+    OpenaiAPI,
+    ToolCalls,
+    Usage,
+    run_tool_calls,
+)
 from tests.conftest import run
 
 MODEL = "smollm2:135m"
@@ -65,21 +74,17 @@ def test_json_schema_response_format(llama: Any) -> None:
     jsonschema.validate(value, schema)
 
 
+def get_weather(city: str) -> str:
+    """Weather for a city.
+
+    Args:
+        city: The city's name.
+    """
+    return f"Sunny in {city}"
+
+
 def test_tool_call_fragments_from_a_real_server(llama: Any) -> None:
-    tools = [
-        {
-            "type": "function",
-            "function": {
-                "name": "get_weather",
-                "description": "Weather for a city",
-                "parameters": {
-                    "type": "object",
-                    "properties": {"city": {"type": "string"}},
-                    "required": ["city"],
-                },
-            },
-        }
-    ]
+    tools = [get_weather]  # a plain function: its schema comes from the signature
     # SmolLM2-135M does not decide to call tools by itself; an assistant prefill that
     # opens the call makes llama.cpp constrain the rest to its tool-call grammar.
     prompt = (
@@ -100,6 +105,25 @@ def test_tool_call_fragments_from_a_real_server(llama: Any) -> None:
     assert call["function"]["name"] == "get_weather"
     assert json.loads(call["function"]["arguments"]) == {"city": "Paris"}
     assert items.index(calls[0]) < items.index(FinishReason("tool_calls"))
+    followup = run_tool_calls(calls[0], tools, messages[:1])
+    assert followup[-1]["content"] == "Sunny in Paris"
+
+
+class Person(pydantic.BaseModel):
+    name: str
+    age: int
+
+
+def test_structured_output_through_the_client(llama: Any) -> None:
+    client = Client(api_base=llama.base_url)
+    completion = client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": "Invent a person."}],
+        response_format=Person,
+        max_tokens=100,
+    )
+    assert isinstance(completion.choices[0].message.parsed, Person)
+    assert completion.usage is not None and completion.usage.completion_tokens > 0
 
 
 def test_six_concurrent_streams_complete(llama: Any) -> None:

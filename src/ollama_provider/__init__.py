@@ -9,6 +9,8 @@ small typed events whose ``str()`` is "". Nothing heavy is imported here: the
 network stack loads on the first request.
 """
 
+from typing import TYPE_CHECKING
+
 from ._errors import (
     InvalidHostError,
     ModelNotFoundError,
@@ -25,8 +27,14 @@ from ._types import AsyncResult, Messages, StreamItem
 from ._version import __version__
 from .providers import Ollama, OpenaiAPI
 
+if TYPE_CHECKING:
+    from ._client import AsyncClient, Client
+    from ._tools import arun_tool_calls, function_schema, run_tool_calls
+
 __all__ = [
+    "AsyncClient",
     "AsyncResult",
+    "Client",
     "FinishReason",
     "InvalidHostError",
     "Messages",
@@ -51,7 +59,34 @@ __all__ = [
     "Usage",
     "__version__",
     "aclose",
+    "arun_tool_calls",
+    "function_schema",
+    "run_tool_calls",
 ]
+
+# Loaded on first use, so that ``import ollama_provider`` stays small.
+_LAZY = {
+    "Client": "._client",
+    "AsyncClient": "._client",
+    "run_tool_calls": "._tools",
+    "arun_tool_calls": "._tools",
+    "function_schema": "._tools",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ollama_provider' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 async def aclose() -> None:

@@ -18,6 +18,7 @@ __all__ = [
     "native_body",
     "openai_body",
     "reject_unknown",
+    "response_format_of",
 ]
 
 # Sent as they are in an OpenAI chat.completions body.
@@ -118,6 +119,26 @@ def openai_body(
     if extra_body:
         body.update(extra_body)
     return body
+
+
+def response_format_of(value: Any) -> Any:
+    """``response_format`` as OpenAI wants it, from a pydantic model class or a bare schema too."""
+    if isinstance(value, type) and hasattr(value, "model_json_schema"):
+        return {
+            "type": "json_schema",
+            "json_schema": {
+                "name": value.__name__,
+                "schema": value.model_json_schema(),
+                "strict": True,
+            },
+        }
+    if isinstance(value, Mapping) and value.get("type") not in (
+        "json_object",
+        "json_schema",
+        "text",
+    ):
+        return {"type": "json_schema", "json_schema": {"name": "response", "schema": dict(value)}}
+    return value
 
 
 def _format_of(response_format: Any) -> Any:

@@ -19,6 +19,7 @@ from .._params import (
     check_model_name,
     openai_body,
     reject_unknown,
+    response_format_of,
 )
 from .._settings import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout, proxy_for
 from .._types import AsyncResult, Messages, StreamItem
@@ -206,6 +207,12 @@ class OpenaiAPI:
         model = check_model_name(model or "")
         checked = check_messages(messages)
         connection = {k: params.pop(k) for k in CONNECTION_PARAMS & params.keys()}
+        if params.get("tools") is not None:
+            from .._tools import tool_schemas
+
+            params["tools"] = tool_schemas(params["tools"])
+        if params.get("response_format") is not None:
+            params["response_format"] = response_format_of(params["response_format"])
         address = cls._address(api_base)
         endpoint = cls._endpoint(address, api_key, connection)
         path, body, native = cls._route(model, checked, bool(stream), params, _extra(connection))
