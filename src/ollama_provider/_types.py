@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
 from ._events import FinishReason, Reasoning, ToolCalls, Usage
@@ -13,5 +13,5 @@ __all__ = ["AsyncResult", "Messages", "StreamItem"]
 Messages = Sequence[Mapping[str, Any]]
 #: One item of a chat stream: text, or a typed event whose ``str()`` is "".
 StreamItem = str | Reasoning | ToolCalls | Usage | FinishReason
-#: What ``create_async_generator`` returns.
-AsyncResult = AsyncIterator[StreamItem]
+#: What ``create_async_generator`` returns: an async generator (so ``aclose()`` is typed too).
+AsyncResult = AsyncGenerator[StreamItem, None]

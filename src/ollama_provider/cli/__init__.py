@@ -1,0 +1,35 @@
+"""The ``ollama-provider`` command (also ``python -m ollama_provider``).
+
+Exit codes: 0 success, 1 an error from the server or the network, 2 bad usage,
+130 interrupted (Ctrl-C). Errors are one line on stderr; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import click
+
+from ._app import cli
+from ._common import EXIT_ERROR, EXIT_INTERRUPTED
+
+__all__ = ["cli", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (the console script exits with it)."""
+    try:
+        code = cli.main(args=argv, standalone_mode=False)
+    except click.exceptions.Abort:  # Ctrl-C outside a verb (click has printed a newline)
+        return EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except BrokenPipeError:
+        # The reader left (`... | head -1`): stop quietly, as click does inside a verb.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
+    return code if isinstance(code, int) else 0

@@ -1,0 +1,77 @@
+"""What every verb shares: the global options, running a coroutine, and error text.
+
+Nothing heavy here: this module loads with ``--help``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from .. import InvalidHostError, ProviderError
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
+    "Settings",
+    "error_text",
+    "run",
+    "settings",
+    "write_out",
+]
+
+T = TypeVar("T")
+EXIT_ERROR = 1  # the server or the network (any ProviderError)
+EXIT_USAGE = 2  # bad usage, as click's own usage errors
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
+
+@dataclass
+class Settings:
+    """The global options, plus what the error handler needs to know about stdout."""
+
+    host: str | None = None
+    timeout: float | None = None
+    debug: bool = False
+    #: stdout holds an unfinished line (a streamed answer): Ctrl-C ends it with a newline
+    stdout_partial: bool = False
+
+    @property
+    def api_base(self) -> str | None:
+        """``--host`` as the library's ``api_base``; None lets it read OLLAMA_HOST/OLLAMA_PORT."""
+        return self.host if self.host and self.host.strip() else None
+
+
+def settings() -> Settings:
+    return click.get_current_context().ensure_object(Settings)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run in the main thread: Ctrl-C cancels the task, which closes the HTTP connection."""
+    import asyncio  # with its ssl and sockets: only for the verbs that talk to a server
+
+    return asyncio.run(coro)
+
+
+def write_out(state: Settings, text: str) -> None:
+    """Text to stdout at once (streamed answers), remembering whether a line is open."""
+    if not text:
+        return
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    state.stdout_partial = not text.endswith("\n")
+
+
+def error_text(exc: BaseException, state: Settings) -> str:
+    """The library's one-line message, with its ``api_base`` wording put in CLI terms."""
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, ProviderError) and state.api_base is not None:
+        if isinstance(exc, InvalidHostError) and message.startswith("api_base="):
+            message = "--host " + message[len("api_base=") :]
+        message = message.replace("(api_base)", "(--host)")
+    return message.replace("(or api_base)", "(or --host)")
