@@ -109,3 +109,10 @@ def test_go_times() -> None:
     )
     assert parse_time("0001-01-01T00:00:00Z") is None
     assert parse_time("yesterday") is None and parse_time(None) is None
+
+
+def test_options_are_checked(fake_ollama: FakeOllama) -> None:
+    with pytest.raises(TypeError, match="'tiemout'"):
+        Ollama.version_sync(fake_ollama.url, tiemout=3)
+    assert Ollama.version_sync(fake_ollama.url, timeout=3, headers={"X-A": "b"})
+    assert fake_ollama.server.requests[-1].headers["X-A"] == "b"

@@ -8,8 +8,8 @@ typed (``_models``), never raw dicts; a 404 about the model raises
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import ProviderError
 from .._models import ModelInfo, PullProgress, RunningModel, ShowResult
@@ -21,20 +21,28 @@ if TYPE_CHECKING:
 
 __all__ = ["ModelAdmin"]
 
+T = TypeVar("T")
 _ALLOWED = CONNECTION_PARAMS - {"extra_body", "max_line_size"}
 
 
 class ModelAdmin:
-    """Mixed into ``Ollama``; relies on its ``_address`` and ``_endpoint``."""
+    """Mixed into ``Ollama``; relies on its ``_address`` and ``_endpoint``.
+
+    Every method takes ``api_base`` (as the chat methods do) and the options
+    ``api_key``, ``timeout``, ``headers``, ``proxy``, ``verify``, ``transport``.
+    """
 
     @classmethod
     def _admin_endpoint(
-        cls, api_base: str | None, api_key: str | None, connection: dict[str, Any], where: str
-    ) -> Endpoint:
-        reject_unknown(connection, _ALLOWED, where)
+        cls, api_base: str | None, options: dict[str, Any], where: str
+    ) -> tuple[Endpoint, Any]:
+        reject_unknown(options, _ALLOWED | {"api_key", "timeout"}, where)
+        connection = dict(options)
+        api_key = connection.pop("api_key", None)
+        timeout = connection.pop("timeout", None)
         address = cls._address(api_base)  # type: ignore[attr-defined]
         endpoint: Endpoint = cls._endpoint(address, api_key, connection)  # type: ignore[attr-defined]
-        return endpoint
+        return endpoint, timeout
 
     @classmethod
     async def _call(
@@ -42,127 +50,58 @@ class ModelAdmin:
         method: str,
         path: str,
         body: object,
-        *,
         api_base: str | None,
-        api_key: str | None,
-        timeout: float | Timeout | None,
-        connection: dict[str, Any],
+        options: dict[str, Any],
+        *,
         model: str | None = None,
+        wait: Timeout = DEFAULT_TIMEOUT,
     ) -> Any:
         from .._exchange import fetch_json
 
-        endpoint = cls._admin_endpoint(api_base, api_key, connection, f"{path}")
-        wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
-        return await fetch_json(endpoint, method, path, wait, body, model=model)
+        endpoint, timeout = cls._admin_endpoint(api_base, options, path)
+        return await fetch_json(
+            endpoint, method, path, Timeout.of(timeout, wait), body, model=model
+        )
 
     @classmethod
-    async def list_models(
-        cls,
-        api_base: str | None = None,
-        *,
-        api_key: str | None = None,
-        timeout: float | Timeout | None = None,
-        **connection: Any,
-    ) -> list[ModelInfo]:
+    async def list_models(cls, api_base: str | None = None, **options: Any) -> list[ModelInfo]:
         """Installed models with their details (``GET /api/tags``), in the server's order."""
-        data = await cls._call(
-            "GET",
-            "/api/tags",
-            None,
-            api_base=api_base,
-            api_key=api_key,
-            timeout=timeout,
-            connection=connection,
-        )
+        data = await cls._call("GET", "/api/tags", None, api_base, options)
         return [ModelInfo.parse(m) for m in _entries(data, "models", "/api/tags")]
 
     @classmethod
     async def pull(
-        cls,
-        model: str,
-        api_base: str | None = None,
-        *,
-        api_key: str | None = None,
-        insecure: bool = False,
-        timeout: float | Timeout | None = None,
-        **connection: Any,
+        cls, model: str, api_base: str | None = None, *, insecure: bool = False, **options: Any
     ) -> AsyncIterator[PullProgress]:
         """Download a model: progress lines as they come; a failure line raises."""
         from .._exchange import ndjson_objects
 
         name = _model(model)
-        endpoint = cls._admin_endpoint(api_base, api_key, connection, "pull()")
+        endpoint, timeout = cls._admin_endpoint(api_base, options, "/api/pull")
         body = {"model": name, "stream": True, **({"insecure": True} if insecure else {})}
-        wait = Timeout.of(timeout, CHAT_TIMEOUT)
-        async for line in ndjson_objects(endpoint, "/api/pull", body, wait):
+        lines = ndjson_objects(endpoint, "/api/pull", body, Timeout.of(timeout, CHAT_TIMEOUT))
+        async for line in lines:
             yield PullProgress.parse(line)
 
     @classmethod
-    async def show(
-        cls,
-        model: str,
-        api_base: str | None = None,
-        *,
-        api_key: str | None = None,
-        timeout: float | Timeout | None = None,
-        **connection: Any,
-    ) -> ShowResult:
+    async def show(cls, model: str, api_base: str | None = None, **options: Any) -> ShowResult:
         """Details, parameters, context length and capabilities of one model."""
         name = _model(model)
-        data = await cls._call(
-            "POST",
-            "/api/show",
-            {"model": name},
-            api_base=api_base,
-            api_key=api_key,
-            timeout=timeout,
-            connection=connection,
-            model=name,
-        )
+        data = await cls._call("POST", "/api/show", {"model": name}, api_base, options, model=name)
         if not isinstance(data, dict):
             raise ProviderError("/api/show did not answer with an object")
         return ShowResult.parse(name, data)
 
     @classmethod
-    async def ps(
-        cls,
-        api_base: str | None = None,
-        *,
-        api_key: str | None = None,
-        timeout: float | Timeout | None = None,
-        **connection: Any,
-    ) -> list[RunningModel]:
+    async def ps(cls, api_base: str | None = None, **options: Any) -> list[RunningModel]:
         """Models loaded in memory, with their size and when they unload."""
-        data = await cls._call(
-            "GET",
-            "/api/ps",
-            None,
-            api_base=api_base,
-            api_key=api_key,
-            timeout=timeout,
-            connection=connection,
-        )
+        data = await cls._call("GET", "/api/ps", None, api_base, options)
         return [RunningModel.parse(m) for m in _entries(data, "models", "/api/ps")]
 
     @classmethod
-    async def version(
-        cls,
-        api_base: str | None = None,
-        *,
-        api_key: str | None = None,
-        timeout: float | Timeout | None = None,
-        **connection: Any,
-    ) -> str:
+    async def version(cls, api_base: str | None = None, **options: Any) -> str:
         """The server's version (``GET /api/version``)."""
-        data = await cls._call(
-            "GET",
-            "/api/version",
-            None,
-            api_base=api_base,
-            api_key=api_key,
-            timeout=timeout,
-            connection=connection,
-        )
+        data = await cls._call("GET", "/api/version", None, api_base, options)
         if not isinstance(data, dict) or not isinstance(data.get("version"), str):
             raise ProviderError("/api/version did not answer with a version")
         return str(data["version"])
@@ -174,9 +113,7 @@ class ModelAdmin:
         api_base: str | None = None,
         *,
         keep_alive: str | float | None = None,
-        api_key: str | None = None,
-        timeout: float | Timeout | None = None,
-        **connection: Any,
+        **options: Any,
     ) -> None:
         """Load a model into memory now (and keep it for ``keep_alive``)."""
         name = _model(model)
@@ -184,105 +121,63 @@ class ModelAdmin:
         if keep_alive is not None:
             body["keep_alive"] = keep_alive
         await cls._call(
-            "POST",
-            "/api/generate",
-            body,
-            api_base=api_base,
-            api_key=api_key,
-            timeout=Timeout.of(timeout, CHAT_TIMEOUT),
-            connection=connection,
-            model=name,
+            "POST", "/api/generate", body, api_base, options, model=name, wait=CHAT_TIMEOUT
         )
 
     @classmethod
-    async def unload(
-        cls,
-        model: str,
-        api_base: str | None = None,
-        *,
-        api_key: str | None = None,
-        timeout: float | Timeout | None = None,
-        **connection: Any,
-    ) -> None:
+    async def unload(cls, model: str, api_base: str | None = None, **options: Any) -> None:
         """Unload a model from memory now (``keep_alive`` 0)."""
-        await cls.load(
-            model, api_base, keep_alive=0, api_key=api_key, timeout=timeout, **connection
-        )
+        await cls.load(model, api_base, keep_alive=0, **options)
 
     @classmethod
-    async def delete(
-        cls,
-        model: str,
-        api_base: str | None = None,
-        *,
-        api_key: str | None = None,
-        timeout: float | Timeout | None = None,
-        **connection: Any,
-    ) -> None:
+    async def delete(cls, model: str, api_base: str | None = None, **options: Any) -> None:
         """Remove an installed model from the server's disk."""
         name = _model(model)
-        await cls._call(
-            "DELETE",
-            "/api/delete",
-            {"model": name},
-            api_base=api_base,
-            api_key=api_key,
-            timeout=timeout,
-            connection=connection,
-            model=name,
-        )
+        await cls._call("DELETE", "/api/delete", {"model": name}, api_base, options, model=name)
 
-    # -- sync forms ----------------------------------------------------------------------
+    # -- sync forms: the same calls, run on the sync portal ---------------------------
 
     @classmethod
-    def list_models_sync(cls, api_base: str | None = None, **kwargs: Any) -> list[ModelInfo]:
-        from .._sync import run
-
-        return run(cls.list_models(api_base, **kwargs))
+    def list_models_sync(cls, api_base: str | None = None, **options: Any) -> list[ModelInfo]:
+        return _run(cls.list_models(api_base, **options))
 
     @classmethod
     def pull_sync(
-        cls, model: str, api_base: str | None = None, **kwargs: Any
+        cls, model: str, api_base: str | None = None, **options: Any
     ) -> Iterator[PullProgress]:
         from .._sync import iterate
 
-        return iterate(cls.pull(model, api_base, **kwargs))
+        return iterate(cls.pull(model, api_base, **options))
 
     @classmethod
-    def show_sync(cls, model: str, api_base: str | None = None, **kwargs: Any) -> ShowResult:
-        from .._sync import run
-
-        return run(cls.show(model, api_base, **kwargs))
+    def show_sync(cls, model: str, api_base: str | None = None, **options: Any) -> ShowResult:
+        return _run(cls.show(model, api_base, **options))
 
     @classmethod
-    def ps_sync(cls, api_base: str | None = None, **kwargs: Any) -> list[RunningModel]:
-        from .._sync import run
-
-        return run(cls.ps(api_base, **kwargs))
+    def ps_sync(cls, api_base: str | None = None, **options: Any) -> list[RunningModel]:
+        return _run(cls.ps(api_base, **options))
 
     @classmethod
-    def version_sync(cls, api_base: str | None = None, **kwargs: Any) -> str:
-        from .._sync import run
-
-        return run(cls.version(api_base, **kwargs))
+    def version_sync(cls, api_base: str | None = None, **options: Any) -> str:
+        return _run(cls.version(api_base, **options))
 
     @classmethod
-    def load_sync(cls, model: str, api_base: str | None = None, **kwargs: Any) -> None:
-        from .._sync import run
-
-        run(cls.load(model, api_base, **kwargs))
+    def load_sync(cls, model: str, api_base: str | None = None, **options: Any) -> None:
+        _run(cls.load(model, api_base, **options))
 
     @classmethod
-    def unload_sync(cls, model: str, api_base: str | None = None, **kwargs: Any) -> None:
-        from .._sync import run
-
-        run(cls.unload(model, api_base, **kwargs))
+    def unload_sync(cls, model: str, api_base: str | None = None, **options: Any) -> None:
+        _run(cls.unload(model, api_base, **options))
 
     @classmethod
-    def delete_sync(cls, model: str, api_base: str | None = None, **kwargs: Any) -> None:
-        from .._sync import run
+    def delete_sync(cls, model: str, api_base: str | None = None, **options: Any) -> None:
+        _run(cls.delete(model, api_base, **options))
 
-        run(cls.delete(model, api_base, **kwargs))
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    from .._sync import run
+
+    return run(coro)
 
 
 def _model(model: object) -> str:
