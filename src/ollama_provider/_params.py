@@ -6,6 +6,7 @@ error: nothing is dropped in silence.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,6 +58,7 @@ CONNECTION_PARAMS = frozenset(
 )
 # Ollama's own API only: their presence routes a call to POST /api/chat.
 NATIVE_PARAMS = frozenset({"keep_alive", "options", "think", "format"})
+_UNSAFE_NAME = re.compile(r"[\s\x00-\x1f\x7f]")
 # OpenAI names that have a place in Ollama's native options.
 _TO_OPTIONS = {
     "temperature": "temperature",
@@ -83,7 +85,7 @@ def check_model_name(model: object) -> str:
     """Model names travel only in JSON bodies; control characters and blanks are refused."""
     if not isinstance(model, str):
         raise TypeError(f"model must be a string, not {type(model).__name__}")
-    if any(c.isspace() or ord(c) < 0x20 or c == "\x7f" for c in model):
+    if _UNSAFE_NAME.search(model):
         raise ValueError(f"model name {model!r} contains blanks or control characters")
     return model
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 from dataclasses import dataclass
 
-__all__ = ["CHAT_TIMEOUT", "DEFAULT_TIMEOUT", "Timeout", "proxy_for"]
+__all__ = ["CHAT_TIMEOUT", "DEFAULT_TIMEOUT", "Timeout", "is_loopback", "proxy_for"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +36,8 @@ CHAT_TIMEOUT = Timeout()
 DEFAULT_TIMEOUT = Timeout(first_byte=60.0, between_chunks=60.0)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 and ::1 (brackets allowed)."""
     host = host.strip("[]").lower()
     if host == "localhost" or host.endswith(".localhost"):
         return True
@@ -57,7 +57,7 @@ def proxy_for(scheme: str, host: str, explicit: str | bool | None) -> str | None
     """
     if explicit is not None:
         return explicit if isinstance(explicit, str) and explicit else None
-    if _is_loopback(host):
+    if is_loopback(host):
         return None
     import urllib.request  # heavy (http.client, email): only when a proxy may apply
 
@@ -71,8 +71,3 @@ def proxy_for(scheme: str, host: str, explicit: str | bool | None) -> str | None
     if proxy and proxy.split("://", 1)[0].lower() in ("http", "https"):
         return proxy
     return None
-
-
-def env() -> dict[str, str]:
-    """A snapshot of the two variables the host rules read."""
-    return {k: v for k in ("OLLAMA_HOST", "OLLAMA_PORT") if (v := os.environ.get(k)) is not None}

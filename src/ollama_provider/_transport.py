@@ -20,7 +20,7 @@ import ssl
 import threading
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -31,9 +31,7 @@ from ._errors import (
     StreamInterruptedError,
 )
 from ._redact import Redactor
-
-if TYPE_CHECKING:
-    from ._settings import Timeout
+from ._settings import Timeout
 
 __all__ = [
     "AiohttpTransport",
@@ -216,6 +214,7 @@ class _Pool:
 _pools: dict[asyncio.AbstractEventLoop, _Pool] = {}
 _pools_lock = threading.Lock()
 _ssl_contexts: dict[str, ssl.SSLContext] = {}
+_client_timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
 
 
 async def _close_with_loop(
@@ -309,9 +308,13 @@ class AiohttpTransport:
     async def send(self, request: HTTPRequest) -> HTTPResponse:
         session = await _session()
         timeout = request.timeout
-        client_timeout = aiohttp.ClientTimeout(
-            total=None, connect=timeout.connect, sock_read=timeout.first_byte
-        )
+        client_timeout = _client_timeouts.get(timeout)
+        if client_timeout is None:
+            client_timeout = aiohttp.ClientTimeout(
+                total=None, connect=timeout.connect, sock_read=timeout.first_byte
+            )
+            if len(_client_timeouts) < 64:
+                _client_timeouts[timeout] = client_timeout
         options: dict[str, Any] = {
             "data": request.body,
             "headers": request.headers,

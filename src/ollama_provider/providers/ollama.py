@@ -10,14 +10,16 @@ to the native ``/api/chat`` and yield the very same events. Model management
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._errors import ProviderError, ResponseStatusError
 from .._hosts import ServerAddress, resolve_ollama
 from .._params import BODY_PARAMS, CONNECTION_PARAMS, NATIVE_PARAMS, native_body, openai_body
-from .._settings import Timeout, env
+from .._settings import Timeout
 from ._admin import ModelAdmin
 from .openai_api import OpenaiAPI, _model_ids
 
@@ -25,6 +27,14 @@ if TYPE_CHECKING:
     from .._exchange import Endpoint
 
 __all__ = ["Ollama"]
+
+
+@functools.lru_cache(maxsize=64)
+def _resolve(api_base: str | None, host: str | None, port: str | None) -> ServerAddress:
+    """The host rules are pure: the same inputs need not be parsed twice."""
+    environment = {k: v for k, v in (("OLLAMA_HOST", host), ("OLLAMA_PORT", port)) if v is not None}
+    return resolve_ollama(api_base, environment)
+
 
 logger = logging.getLogger("ollama_provider")
 
@@ -45,7 +55,8 @@ class Ollama(ModelAdmin, OpenaiAPI):
 
     @classmethod
     def _address(cls, api_base: str | None) -> ServerAddress:
-        return resolve_ollama(api_base, env())
+        environ = os.environ
+        return _resolve(api_base, environ.get("OLLAMA_HOST"), environ.get("OLLAMA_PORT"))
 
     @classmethod
     def _advice(cls) -> str:

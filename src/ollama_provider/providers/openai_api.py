@@ -7,6 +7,8 @@ returns the stream (an async generator) without awaiting anything.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -21,7 +23,7 @@ from .._params import (
     reject_unknown,
     response_format_of,
 )
-from .._settings import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout, proxy_for
+from .._settings import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout, is_loopback, proxy_for
 from .._types import AsyncResult, Messages, StreamItem
 
 if TYPE_CHECKING:
@@ -61,7 +63,7 @@ class OpenaiAPI:
 
     @classmethod
     def _address(cls, api_base: str | None) -> ServerAddress:
-        return parse_base_url(api_base or cls.api_base)
+        return _parse_base_url(api_base or cls.api_base)
 
     @classmethod
     def _advice(cls) -> str:
@@ -69,11 +71,36 @@ class OpenaiAPI:
 
     @classmethod
     def _endpoint(
-        cls,
-        address: ServerAddress,
-        api_key: str | None,
-        connection: Mapping[str, Any],
-        base: str | None = None,
+        cls, address: ServerAddress, api_key: str | None, connection: Mapping[str, Any]
+    ) -> Endpoint:
+        """The endpoint for these settings; made once per distinct settings and reused."""
+        headers = connection.get("headers")
+        try:
+            key = (
+                cls,
+                address,
+                api_key,
+                tuple(headers.items()) if headers else None,
+                connection.get("proxy"),
+                connection.get("verify", True),
+                connection.get("transport"),
+                None if _is_loopback_root(address.root) else _proxy_environment(),
+            )
+            cached = _endpoints.get(key)
+        except (TypeError, AttributeError):  # unhashable settings: build it every time
+            key, cached = None, None
+        if cached is not None:
+            return cached
+        endpoint = cls._new_endpoint(address, api_key, connection)
+        if key is not None:
+            if len(_endpoints) >= 256:
+                _endpoints.clear()
+            _endpoints[key] = endpoint
+        return endpoint
+
+    @classmethod
+    def _new_endpoint(
+        cls, address: ServerAddress, api_key: str | None, connection: Mapping[str, Any]
     ) -> Endpoint:
         if api_key is not None and not isinstance(api_key, str):
             raise TypeError("api_key must be a string")
@@ -81,8 +108,7 @@ class OpenaiAPI:
             raise ValueError("api_key contains a line break or NUL: it cannot be sent as a header")
         scheme, _, rest = address.root.partition("://")
         host = rest.split("/", 1)[0].rsplit(":", 1)[0]
-        explicit_proxy = connection.get("proxy")
-        proxy = proxy_for(scheme, host, explicit_proxy)
+        proxy = proxy_for(scheme, host, connection.get("proxy"))
         auth = (address.username or "", address.password or "") if address.has_credentials else None
         from .._exchange import Endpoint
         from .._redact import Redactor
@@ -91,7 +117,7 @@ class OpenaiAPI:
         if address.source in ("OLLAMA_HOST", "OLLAMA_PORT"):
             where = f"from {address.source}"
         return Endpoint(
-            base=base if base is not None else address.root,
+            base=address.root,
             redact=Redactor.for_credentials(
                 api_key, address.username, address.password, _proxy_secrets(proxy)
             ),
@@ -290,6 +316,28 @@ def _model_ids(data: Any, where: str) -> list[str]:
         raise ProviderError(f"{where} did not answer with a model list", url=where)
     items = data["data"] or []
     return [str(item["id"]) for item in items if isinstance(item, dict) and "id" in item]
+
+
+_endpoints: dict[Any, Endpoint] = {}
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+def _proxy_environment() -> tuple[str | None, ...]:
+    """The proxy variables now: a cached endpoint is valid only while they are unchanged."""
+    get = os.environ.get
+    return tuple(get(n) or get(n.lower()) for n in _PROXY_VARIABLES)
+
+
+@functools.lru_cache(maxsize=64)
+def _is_loopback_root(root: str) -> bool:
+    """Loopback servers never use an environment proxy, so its variables do not matter."""
+    host = root.partition("://")[2].split("/", 1)[0].rsplit(":", 1)[0]
+    return is_loopback(host)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_base_url(value: str) -> ServerAddress:
+    return parse_base_url(value)
 
 
 def _connection_only(connection: Mapping[str, Any]) -> dict[str, Any]:
