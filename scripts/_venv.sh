@@ -13,7 +13,7 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 extras="$1"
-stamp=".venv/.installed-$extras"
+stamp=".venv/.installed-${extras//,/-}"
 want="$(cat pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "[setup] installing ollama-provider[$extras] into .venv" >&2

@@ -4,8 +4,8 @@
 source "$(dirname "$0")/_venv.sh" test
 .venv/bin/python scripts/llama_backend.py provision
 echo "[test] ruff" >&2
-.venv/bin/ruff check src tests scripts
-.venv/bin/ruff format --check src tests scripts
+.venv/bin/ruff check src tests scripts bench
+.venv/bin/ruff format --check src tests scripts bench
 echo "[test] mypy --strict" >&2
 .venv/bin/mypy
 echo "[test] pytest" >&2
