@@ -145,3 +145,36 @@ def test_model_names_cannot_inject(fake_ollama: FakeOllama) -> None:
     with pytest.raises(ModelNotFoundError):  # travels in the JSON body, not the path
         list(Ollama.create_completion("../../api/delete?x#y", USER, api_base=fake_ollama.url))
     assert fake_ollama.server.requests[-2].path == "/v1/chat/completions"
+
+
+def test_import_loads_no_network_code() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ollama_provider\n"
+        "heavy = [m for m in ('aiohttp', 'orjson', 'asyncio', 'ssl', 'rich') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_aclose_closes_the_pool_and_the_next_call_reconnects(fake_ollama: FakeOllama) -> None:
+    from ollama_provider import aclose
+
+    async def main() -> None:
+        for _ in range(2):
+            [
+                i
+                async for i in Ollama.create_async_generator(
+                    "llama3.2", USER, api_base=fake_ollama.url
+                )
+            ]
+        assert fake_ollama.server.total_connections == 1
+        await aclose()
+        assert await fake_ollama.server.await_connections(0)
+        [i async for i in Ollama.create_async_generator("llama3.2", USER, api_base=fake_ollama.url)]
+        assert fake_ollama.server.total_connections == 2
+
+    run(main())
