@@ -244,3 +244,15 @@ def test_silent_by_default(fake_ollama: FakeOllama, capfd: pytest.CaptureFixture
     captured = capfd.readouterr()
     assert captured.out == "" and captured.err == ""
     assert not logging.getLogger("ollama_provider").handlers
+
+
+def test_reprs_of_internal_objects_hold_no_secret() -> None:
+    from ollama_provider._settings import CHAT_TIMEOUT
+
+    address = Ollama.server_address(f"http://{USER}:{PASSWORD}@127.0.0.1:9")
+    endpoint = Ollama._endpoint(address, KEY, {})
+    request = endpoint.request("GET", "/api/tags", CHAT_TIMEOUT)
+    assert request.headers["Authorization"] == f"Bearer {KEY}"
+    for text in (repr(address), repr(endpoint), repr(request)):
+        for secret in SECRETS:
+            assert secret not in text

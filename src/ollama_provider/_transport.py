@@ -52,7 +52,7 @@ class HTTPRequest:
 
     method: str
     url: str
-    headers: dict[str, str]
+    headers: dict[str, str] = field(repr=False)  # may hold Authorization
     timeout: Timeout
     body: bytes | None = None
     proxy: str | None = field(default=None, repr=False)
