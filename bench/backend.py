@@ -1,4 +1,4 @@
-"""Tokens per second through a real llama.cpp ``llama-server`` (scripts/llama_backend.py).
+"""Tokens per second through a real llama.cpp ``llama-server`` (scripts/llama_backend/).
 
 The library and a plain aiohttp readline + ``json.loads`` loop ask the same
 server for the same fixed-length answer (temperature 0, a seed, ``ignore_eos``
@@ -131,8 +131,8 @@ def other_llama_servers() -> int:
 
 
 def provisioned() -> bool:
-    status = [sys.executable, str(REPO / "scripts" / "llama_backend.py"), "status"]
-    return subprocess.run(status, capture_output=True, check=False).returncode == 0
+    status = [sys.executable, "-m", "scripts.llama_backend", "status"]
+    return subprocess.run(status, capture_output=True, check=False, cwd=REPO).returncode == 0
 
 
 def run(
