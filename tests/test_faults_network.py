@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import time
 from typing import Any
 
@@ -43,6 +45,29 @@ def test_connection_refused(closed_port: int) -> None:
     assert time.monotonic() - started < 2.0
     assert info.value.url == f"http://127.0.0.1:{closed_port}{CHAT}"
     assert info.value.url in str(info.value)
+
+
+def test_connect_timeout_when_the_listen_queue_is_full() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)  # never accepts: once the queue is full, SYNs are dropped
+        port = server.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]
+        for filler in fillers:
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+        time.sleep(0.2)
+        started = time.monotonic()
+        try:
+            with pytest.raises(ProviderTimeoutError) as info:
+                items_of(f"http://127.0.0.1:{port}", timeout=Timeout(connect=0.5))
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert time.monotonic() - started < 2.0
+    assert info.value.phase == "connect" and info.value.timeout == 0.5
+    assert "connect timeout" in str(info.value)
 
 
 def test_name_that_does_not_resolve() -> None:
