@@ -172,9 +172,10 @@ async def status_error(
     location = request.redact(response.headers.get("Location", ""))
     kind = " (an HTML page)" if html else ""
     detail = f": {message}" if message else ""
+    end = "" if detail.endswith((".", "!", "?")) else "."
     hint = _status_hint(status, message, html, location)
     return ResponseStatusError(
-        f"{shown}{kind}{detail}.{hint}".replace("..", "."),
+        f"{shown}{kind}{detail}{end}{hint}",
         url=request.url,
         status=status,
         server_message=message,
@@ -350,7 +351,7 @@ async def ndjson_objects(
                 if isinstance(obj, dict) and obj.get("error") is not None:
                     words = request.redact(error_text(obj["error"]))
                     raise ResponseStatusError(
-                        f"{request.url} reported a failure: {words}",
+                        f"{request.url} reported a failure: {words.rstrip('.')}.",
                         url=request.url,
                         status=response.status,
                         server_message=words,

@@ -298,9 +298,11 @@ class OpenaiAPI:
                 api_base, api_key=api_key, **_connection_only(connection)
             )
             if not models:
+                root = cls._address(api_base).root
                 raise ModelNotFoundError(
-                    "no model given and the server has none installed: pull one first "
-                    "(for Ollama: ollama pull llama3.2) or pass model=...",
+                    f"no model given and the server at {root} has none installed: pull one "
+                    "first (for Ollama: ollama pull llama3.2), or name a model",
+                    url=root,
                     model="",
                     available=[],
                     status=None,
