@@ -64,6 +64,45 @@ class Client:
         return t1 - t0, cpu1 - cpu0, text
 
 
+class Pooled(Client):
+    """A client object reused across streams (``_make``/``_dispose``); ``_run`` is the loop.
+
+    ``_run`` returns the text and, when given a start time, the seconds until the
+    first text piece: one loop serves the timed stream and both first-chunk timings.
+    """
+
+    client: Any
+
+    def _make(self) -> Any:
+        raise NotImplementedError
+
+    async def _dispose(self, client: Any) -> None:
+        raise NotImplementedError
+
+    async def _run(self, client: Any, n: int, t0: float | None) -> tuple[str, float]:
+        raise NotImplementedError
+
+    async def open(self) -> None:
+        self.client = self._make()
+
+    async def close(self) -> None:
+        await self._dispose(self.client)
+
+    async def stream(self, n: int) -> str:
+        return (await self._run(self.client, n, None))[0]
+
+    async def first(self, n: int) -> float:
+        return (await self._run(self.client, n, time.perf_counter()))[1]
+
+    async def cold_first(self, n: int) -> float:
+        t0 = time.perf_counter()
+        client = self._make()
+        try:
+            return (await self._run(client, n, t0))[1]
+        finally:
+            await self._dispose(client)
+
+
 class LibrarySSE(Client):
     key, label, route = "lib-sse", "ollama_provider (SSE /v1)", "sse"
     kwargs: dict[str, Any] = {}  # noqa: RUF012
@@ -97,7 +136,7 @@ class LibrarySSE(Client):
                 took = time.perf_counter() - t0
         return took
 
-    async def cold_first(self, n: int) -> float:
+    async def cold_first(self, n: int) -> float | None:
         import ollama_provider
 
         await ollama_provider.aclose()  # the next call builds a new pool and connection
@@ -135,22 +174,19 @@ class LibrarySync(LibrarySSE):
         return None
 
 
-class AiohttpLoop(Client):
+class AiohttpLoop(Pooled):
     """``async for line in resp.content`` (aiohttp's readline) + ``json.loads``."""
 
     key, label, route = "aiohttp", "plain aiohttp readline + json.loads", "sse"
     loads: Any = staticmethod(json.loads)
 
-    async def open(self) -> None:
-        self.session = self._session()
-
-    def _session(self) -> Any:
+    def _make(self) -> Any:
         import aiohttp
 
         return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
 
-    async def close(self) -> None:
-        await self.session.close()
+    async def _dispose(self, client: Any) -> None:
+        await client.close()
 
     async def _run(self, session: Any, n: int, t0: float | None) -> tuple[str, float]:
         loads = self.loads
@@ -172,35 +208,6 @@ class AiohttpLoop(Client):
                                 took = time.perf_counter() - t0
                             parts.append(content)
         return "".join(parts), took
-
-    async def stream(self, n: int) -> str:
-        loads = self.loads
-        parts = []
-        body = {"model": self.model(n), **_SSE_BODY}
-        async with self.session.post(self.base + "/v1/chat/completions", json=body) as resp:
-            resp.raise_for_status()
-            async for line in resp.content:
-                if line.startswith(b"data: "):
-                    payload = line[6:].rstrip()
-                    if payload == b"[DONE]":
-                        continue  # read on to the end: the connection goes back to the pool
-                    choices = loads(payload)["choices"]
-                    if choices:
-                        content = choices[0]["delta"].get("content")
-                        if content:
-                            parts.append(content)
-        return "".join(parts)
-
-    async def first(self, n: int) -> float:
-        return (await self._run(self.session, n, time.perf_counter()))[1]
-
-    async def cold_first(self, n: int) -> float:
-        t0 = time.perf_counter()
-        session = self._session()
-        try:
-            return (await self._run(session, n, t0))[1]
-        finally:
-            await session.close()
 
 
 class AiohttpOrjsonLoop(AiohttpLoop):
@@ -234,32 +241,17 @@ class AiohttpNativeLoop(AiohttpLoop):
                     continue  # read on to the end: the connection goes back to the pool
         return "".join(parts), took
 
-    async def stream(self, n: int) -> str:
-        loads = self.loads
-        parts = []
-        body = {"model": self.model(n), "messages": MESSAGES, "stream": True}
-        async with self.session.post(self.base + "/api/chat", json=body) as resp:
-            resp.raise_for_status()
-            async for line in resp.content:
-                obj = loads(line)
-                content = obj["message"]["content"]
-                if content:
-                    parts.append(content)
-                if obj["done"]:
-                    continue  # read on to the end: the connection goes back to the pool
-        return "".join(parts)
 
-
-class HttpxLoop(Client):
+class HttpxLoop(Pooled):
     key, label, route = "httpx", "plain httpx aiter_lines + json.loads", "sse"
 
-    async def open(self) -> None:
+    def _make(self) -> Any:
         import httpx
 
-        self.client = httpx.AsyncClient(timeout=60)
+        return httpx.AsyncClient(timeout=60)
 
-    async def close(self) -> None:
-        await self.client.aclose()
+    async def _dispose(self, client: Any) -> None:
+        await client.aclose()
 
     async def _run(self, client: Any, n: int, t0: float | None) -> tuple[str, float]:
         parts = []
@@ -281,19 +273,6 @@ class HttpxLoop(Client):
                                 took = time.perf_counter() - t0
                             parts.append(content)
         return "".join(parts), took
-
-    async def stream(self, n: int) -> str:
-        return (await self._run(self.client, n, None))[0]
-
-    async def first(self, n: int) -> float:
-        return (await self._run(self.client, n, time.perf_counter()))[1]
-
-    async def cold_first(self, n: int) -> float:
-        import httpx
-
-        t0 = time.perf_counter()
-        async with httpx.AsyncClient(timeout=60) as client:
-            return (await self._run(client, n, t0))[1]
 
 
 IN_PROCESS: list[type[Client]] = [

@@ -105,10 +105,9 @@ def headers_then_stall(
     return fault
 
 
-def stream_then_stall(
-    chunks: Iterable[bytes | str], *, content_type: str | None = None, delay: float = 0.0
+def _partial_stream(
+    chunks: Iterable[bytes | str], content_type: str | None, delay: float, *, close: bool
 ) -> Fault:
-    """Send ``chunks`` (one HTTP chunk each) of a 200 stream, then go silent."""
     items = [_as_bytes(c) for c in chunks]
 
     async def fault(request: Request, conn: Connection) -> bool:
@@ -117,28 +116,27 @@ def stream_then_stall(
             await response.write_chunk(item)
             if delay:
                 await asyncio.sleep(delay)
-        await conn.wait_peer_closed()
+        if close:
+            conn.close()
+        else:
+            await conn.wait_peer_closed()
         return False
 
     return fault
+
+
+def stream_then_stall(
+    chunks: Iterable[bytes | str], *, content_type: str | None = None, delay: float = 0.0
+) -> Fault:
+    """Send ``chunks`` (one HTTP chunk each) of a 200 stream, then go silent."""
+    return _partial_stream(chunks, content_type, delay, close=False)
 
 
 def stream_then_close(
     chunks: Iterable[bytes | str], *, content_type: str | None = None, delay: float = 0.0
 ) -> Fault:
     """Send ``chunks`` of a 200 stream, then close without the terminating ``0`` chunk."""
-    items = [_as_bytes(c) for c in chunks]
-
-    async def fault(request: Request, conn: Connection) -> bool:
-        response = await _open_stream(request, 200, content_type, None)
-        for item in items:
-            await response.write_chunk(item)
-            if delay:
-                await asyncio.sleep(delay)
-        conn.close()
-        return False
-
-    return fault
+    return _partial_stream(chunks, content_type, delay, close=True)
 
 
 def raw(
