@@ -12,7 +12,7 @@ import base64
 import re
 from collections.abc import Iterable
 
-__all__ = ["MASK", "Redactor", "strip_userinfo"]
+__all__ = ["MASK", "Redactor"]
 
 MASK = "***"
 # "Bearer xyz", "Basic xyz", "Authorization: xyz", "api_key=xyz" as servers and proxies echo them.
@@ -22,17 +22,6 @@ _AUTH_WORDS = re.compile(
 )
 
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@\"'<>]+@")
-
-
-def strip_userinfo(url: str) -> str:
-    """The URL without ``user:password@``."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    authority, slash, path = rest.partition("/")
-    if "@" in authority:
-        authority = authority.rpartition("@")[2]
-    return f"{scheme}{sep}{authority}{slash}{path}"
 
 
 class Redactor:
