@@ -299,14 +299,22 @@ class FakeOllama:
             )
         await send_json(response, 200, {"models": entries})
 
-    async def _show(self, request: Request, response: Response) -> None:
-        body = await native_body(response, request, "api.ShowRequest")
+    async def _requested_model(
+        self, request: Request, response: Response, kind: str
+    ) -> ModelRecord | None:
+        """The installed model a show/delete body names, or None after answering 404."""
+        body = await native_body(response, request, kind)
         if body is None:
-            return
+            return None
         name = body.get("model") or body.get("name") or ""
         record = self.find(name) if isinstance(name, str) and name else None
         if record is None:
             await send_json(response, 404, {"error": f"model '{name}' not found"})
+        return record
+
+    async def _show(self, request: Request, response: Response) -> None:
+        record = await self._requested_model(request, response, "api.ShowRequest")
+        if record is None:
             return
         out: dict[str, Any] = {
             "modelfile": record.modelfile(),
@@ -322,13 +330,8 @@ class FakeOllama:
         await send_json(response, 200, out)
 
     async def _delete(self, request: Request, response: Response) -> None:
-        body = await native_body(response, request, "api.DeleteRequest")
-        if body is None:
-            return
-        name = body.get("model") or body.get("name") or ""
-        record = self.find(name) if isinstance(name, str) and name else None
+        record = await self._requested_model(request, response, "api.DeleteRequest")
         if record is None:
-            await send_json(response, 404, {"error": f"model '{name}' not found"})
             return
         self.models = [m for m in as_records(self.models) if m is not record]
         self.unload(record)
