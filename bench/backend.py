@@ -1,4 +1,4 @@
-"""Tokens per second through a real llama.cpp ``llama-server`` (scripts/llama_backend/).
+"""Tokens per second through llama.cpp's real server (``scripts/backends/llama.py``).
 
 The library and a plain aiohttp readline + ``json.loads`` loop ask the same
 server for the same fixed-length answer (temperature 0, a seed, ``ignore_eos``
@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
+import os
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, Stat
+from bench.common import Stat
 
 _PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
 
@@ -123,16 +122,18 @@ def other_llama_servers() -> int:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (entry / "comm").read_text().strip() == "llama-server":
-                    count += 1
+                cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
+            if b"scripts.backends.llama" in cmdline and int(entry.name) != os.getpid():
+                count += 1
     return count
 
 
 def provisioned() -> bool:
-    status = [sys.executable, "-m", "scripts.llama_backend", "status"]
-    return subprocess.run(status, capture_output=True, check=False, cwd=REPO).returncode == 0
+    from scripts.backends import _base
+
+    return (_base.cache_dir() / "models" / _base.MODEL_FILENAME).is_file()
 
 
 def run(
@@ -144,11 +145,11 @@ def run(
     down badly; up to ``wait_for_others`` seconds are spent waiting for them to exit.
     """
     try:
-        import scripts.llama_backend as lb
+        from scripts.backends import _base, llama
     except Exception as exc:
-        return {"skipped": f"scripts.llama_backend cannot be imported: {exc!r}"}
+        return {"skipped": f"scripts.backends cannot be imported: {exc!r}"}
     if not allow_provision and not provisioned():
-        return {"skipped": "llama-server is not provisioned here (smoke runs do not build it)"}
+        return {"skipped": "the model is not downloaded here (smoke runs do not fetch it)"}
     others = other_llama_servers()
     deadline = time.monotonic() + wait_for_others
     while others and time.monotonic() < deadline:
@@ -156,12 +157,12 @@ def run(
         time.sleep(10)
         others = other_llama_servers()
     try:
-        server = lb.start(quiet=True)
+        server = llama.start()
     except Exception as exc:
-        return {"skipped": f"llama_backend.start() failed: {str(exc)[:500]}"}
+        return {"skipped": f"llama.start() failed: {str(exc)[:500]}"}
     try:
         result = asyncio.run(
-            asyncio.wait_for(_rounds(server.base_url, lb.MODEL_ALIAS, tokens, rounds), timeout)
+            asyncio.wait_for(_rounds(server.base_url, _base.MODEL_ALIAS, tokens, rounds), timeout)
         )
     except asyncio.TimeoutError:
         return {"skipped": f"the backend run took longer than {timeout:.0f} s (a busy machine?)"}
@@ -169,6 +170,8 @@ def run(
         return {"skipped": f"the backend run failed: {type(exc).__name__}: {str(exc)[:500]}"}
     finally:
         server.stop()
-    result["model"] = f"{lb.MODEL_ALIAS} ({lb.MODEL_FILENAME}), llama.cpp {lb.VERSION}"
+    result["model"] = (
+        f"{_base.MODEL_ALIAS} ({_base.MODEL_FILENAME}), xllamacpp {llama.XLLAMACPP_VERSION}"
+    )
     result["other_llama_servers"] = others
     return result

@@ -2,7 +2,7 @@
 
 Uses the Ollama server at OLLAMA_HOST (default 127.0.0.1:11434) when one answers
 and has a model; otherwise starts the embedded backend, llama.cpp's
-``llama-server`` with SmolLM2-135M (built once, about 5 minutes, then cached),
+server (the prebuilt ``xllamacpp`` wheel) with SmolLM2-135M (downloaded once, then cached),
 and says which one it used. Diagnostics go to stderr, the answer to stdout.
 
     python scripts/demo.py ["your prompt"]
@@ -83,17 +83,15 @@ def main() -> int:
         say(f"using the Ollama server at {root}")
         api_base = None
     else:
-        from scripts import llama_backend
+        from scripts.backends import _base, llama
 
         say(
-            "falling back to the embedded backend: llama.cpp's llama-server with "
-            "SmolLM2-135M (provisioned on first use: a ~5 minute build, once, then cached)"
+            "falling back to the embedded backend: llama.cpp's server (the xllamacpp wheel) "
+            "with SmolLM2-135M (a 98 MB download on first use, then cached)"
         )
-        server = llama_backend.start(
-            log_path=llama_backend.cache_dir() / "logs" / "demo-llama-server.log"
-        )
+        server = llama.start(log_path=_base.cache_dir() / "logs" / "demo-llama-server.log")
         api_base = server.base_url
-        say(f"using the embedded llama-server at {server.url}")
+        say(f"using the embedded llama.cpp server at {server.url}")
     try:
         models = Ollama.get_models(api_base=api_base)
         model = Ollama.default_model

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: .venv, the real llama.cpp backend
-# (built once, about 5 minutes, then cached in ~/.cache/ollama-provider), lint, types, tests.
+# The whole test suite on a fresh machine: .venv, the real servers' model (downloaded
+# once, then cached in ~/.cache/ollama-provider), lint, types, tests.
 source "$(dirname "$0")/_venv.sh" test
-.venv/bin/python -m scripts.llama_backend provision
+.venv/bin/python -m scripts.backends provision
 echo "[test] ruff" >&2
 .venv/bin/ruff check src tests scripts bench
 .venv/bin/ruff format --check src tests scripts bench

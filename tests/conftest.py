@@ -48,15 +48,14 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 @pytest.fixture(scope="session")
 def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """llama.cpp's real ``llama-server`` with SmolLM2-135M, provisioned on first use.
+    """llama.cpp's real HTTP server (the ``xllamacpp`` wheel) with SmolLM2-135M.
 
-    Never skipped: if it cannot be built or started, the tests that need it fail,
-    with the server's log attached.
+    Never skipped: if it cannot start, the tests that need it fail, with its log attached.
     """
-    from scripts import llama_backend
+    from scripts.backends import llama
 
     log = tmp_path_factory.mktemp("llama") / "llama-server.log"
-    server = llama_backend.start(log_path=log)
+    server = llama.start(log_path=log)
     try:
         yield server
     finally:

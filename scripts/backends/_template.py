@@ -1,4 +1,4 @@
-"""A chat template for SmolLM2 that lets ``llama-server`` handle tools."""
+"""A chat template for SmolLM2 that lets llama.cpp's server handle tools."""
 
 # The chat template inside the GGUF (plain ChatML with a default system prompt)
 # ignores `tools`, so llama-server would silently drop them and never parse tool

