@@ -39,10 +39,9 @@ def piece(text: str) -> bytes:
 
 
 def test_connection_refused(closed_port: int) -> None:
-    started = time.monotonic()
+    # Refused at once, not after the connect timeout (that would be a ProviderTimeoutError).
     with pytest.raises(ServerUnreachableError) as info:
-        items_of(f"http://127.0.0.1:{closed_port}", timeout=Timeout(connect=2.0))
-    assert time.monotonic() - started < 2.0
+        items_of(f"http://127.0.0.1:{closed_port}", timeout=Timeout(connect=600.0))
     assert info.value.url == f"http://127.0.0.1:{closed_port}{CHAT}"
     assert info.value.url in str(info.value)
 
@@ -58,14 +57,12 @@ def test_connect_timeout_when_the_listen_queue_is_full() -> None:
             with contextlib.suppress(BlockingIOError):
                 filler.connect(("127.0.0.1", port))
         time.sleep(0.2)
-        started = time.monotonic()
         try:
             with pytest.raises(ProviderTimeoutError) as info:
                 items_of(f"http://127.0.0.1:{port}", timeout=Timeout(connect=0.5))
         finally:
             for filler in fillers:
                 filler.close()
-    assert time.monotonic() - started < 2.0
     assert info.value.phase == "connect" and info.value.timeout == 0.5
     assert "connect timeout" in str(info.value)
 
@@ -96,20 +93,18 @@ def test_close_before_headers_on_a_get(httpserver: HTTPServer) -> None:
 )
 def test_first_byte_never_comes(httpserver: HTTPServer, fault: Any) -> None:
     httpserver.add_fault(CHAT, fault())
-    started = time.monotonic()
     with pytest.raises(ProviderTimeoutError) as info:
         items_of(httpserver.url, timeout=0.5)
-    assert 0.4 < time.monotonic() - started < 3.0
     assert info.value.phase == "first byte" and info.value.timeout == 0.5
     assert info.value.partial == ""
 
 
 def test_chunks_stop_mid_stream(httpserver: HTTPServer) -> None:
     httpserver.add_fault(CHAT, faults.stream_then_stall([piece("Hel"), piece("lo")]))
-    started = time.monotonic()
+    # A first-byte limit far longer than the test's own timeout: the stall is caught by
+    # the between-chunks limit, re-armed once the body started.
     with pytest.raises(ProviderTimeoutError) as info:
-        items_of(httpserver.url, timeout=Timeout(first_byte=5.0, between_chunks=0.5))
-    assert time.monotonic() - started < 3.0
+        items_of(httpserver.url, timeout=Timeout(first_byte=600.0, between_chunks=0.5))
     assert info.value.phase == "between chunks" and info.value.partial == "Hello"
 
 

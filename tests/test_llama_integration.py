@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import statistics
 import time
 from typing import Any
 
-import aiohttp
 import jsonschema
 import pydantic
 
@@ -29,6 +27,8 @@ ASK = [{"role": "user", "content": "Write one sentence about the sea."}]
 
 async def collect(base: str, **kwargs: Any) -> list[Any]:
     kwargs.setdefault("messages", ASK)
+    kwargs.setdefault("temperature", 0)  # a real model: repeatable answers only
+    kwargs.setdefault("seed", 1)
     return [i async for i in Ollama.create_async_generator(MODEL, api_base=base, **kwargs)]
 
 
@@ -42,7 +42,7 @@ def test_models_via_the_v1_fallback(llama: Any) -> None:
 
 
 def test_real_tokens_with_length_limit(llama: Any) -> None:
-    items = run(collect(llama.base_url, max_tokens=12, temperature=0))
+    items = run(collect(llama.base_url, max_tokens=12))
     assert text_of(items).strip()
     assert FinishReason("length") in items
     usage = [i for i in items if isinstance(i, Usage)]
@@ -51,11 +51,11 @@ def test_real_tokens_with_length_limit(llama: Any) -> None:
 
 
 def test_stop_sequence_ends_the_text_early(llama: Any) -> None:
-    free = text_of(run(collect(llama.base_url, max_tokens=40, temperature=0, seed=1)))
+    free = text_of(run(collect(llama.base_url, max_tokens=40)))
     words = free.split()
     assert len(words) >= 4, free
     stop = " " + words[3]
-    items = run(collect(llama.base_url, max_tokens=40, temperature=0, seed=1, stop=[stop]))
+    items = run(collect(llama.base_url, max_tokens=40, stop=[stop]))
     assert text_of(items) == free[: free.index(stop)]
     assert FinishReason("stop") in items
 
@@ -95,9 +95,7 @@ def test_tool_call_fragments_from_a_real_server(llama: Any) -> None:
         {"role": "user", "content": prompt},
         {"role": "assistant", "content": "<tool_call>\n"},
     ]
-    items = run(
-        collect(llama.base_url, messages=messages, tools=tools, temperature=0, max_tokens=60)
-    )
+    items = run(collect(llama.base_url, messages=messages, tools=tools, max_tokens=60))
     calls = [i for i in items if isinstance(i, ToolCalls)]
     assert len(calls) == 1, items
     (call,) = calls[0].calls
@@ -120,8 +118,11 @@ def test_structured_output_through_the_client(llama: Any) -> None:
         model=MODEL,
         messages=[{"role": "user", "content": "Invent a person."}],
         response_format=Person,
-        max_tokens=100,
+        max_tokens=200,
+        temperature=0,
+        seed=1,
     )
+    assert completion.choices[0].finish_reason == "stop"
     assert isinstance(completion.choices[0].message.parsed, Person)
     assert completion.usage is not None and completion.usage.completion_tokens > 0
 
@@ -136,69 +137,40 @@ def test_six_concurrent_streams_complete(llama: Any) -> None:
 
 
 def test_leaving_streams_early_frees_the_server(llama: Any) -> None:
-    async def abandon_then_ask() -> float:
+    """Abandoned streams stop generating, so the next request is served at once.
+
+    If the server kept generating the abandoned answers (up to 2,000 tokens each, 8
+    streams on its 4 slots), the next request would wait for at least 2,000 tokens'
+    time. The bound is relative to this machine's speed measured in the same test,
+    with a wide margin, so a loaded machine cannot break it.
+    """
+
+    async def seconds_and_tokens(max_tokens: int) -> tuple[float, int]:
+        started = time.perf_counter()
+        items = await collect(llama.base_url, max_tokens=max_tokens)
+        (usage,) = (i for i in items if isinstance(i, Usage))
+        return time.perf_counter() - started, usage.completion_tokens
+
+    async def abandon_then_ask() -> tuple[float, float]:
+        spent, tokens = await seconds_and_tokens(64)
+        per_token = spent / tokens
         streams = [
-            Ollama.create_async_generator(MODEL, ASK, api_base=llama.base_url, max_tokens=3000)
+            Ollama.create_async_generator(MODEL, ASK, api_base=llama.base_url, max_tokens=2000)
             for _ in range(8)
         ]
         await asyncio.gather(*(s.__anext__() for s in streams))  # 8 > the server's 4 slots
         for stream in streams:
-            await stream.aclose()  # type: ignore[attr-defined]
-        started = time.monotonic()
-        items = await collect(llama.base_url, max_tokens=8)
-        assert any(isinstance(i, FinishReason) for i in items)
-        return time.monotonic() - started
+            await stream.aclose()
+        return (await seconds_and_tokens(8))[0], per_token
 
-    assert run(abandon_then_ask()) < 5.0
+    waited, per_token = run(abandon_then_ask())
+    assert waited < 200 * per_token, (waited, per_token)
 
 
 def test_openai_api_and_sync_completion(llama: Any) -> None:
     assert OpenaiAPI.get_models(api_base=llama.base_url) == [MODEL]
-    items = list(OpenaiAPI.create_completion(MODEL, ASK, api_base=llama.base_url, max_tokens=10))
+    fixed = {"api_base": llama.base_url, "max_tokens": 10, "temperature": 0, "seed": 1}
+    items = list(OpenaiAPI.create_completion(MODEL, ASK, **fixed))
     assert text_of(items).strip() and FinishReason("length") in items
-    sync = list(
-        Ollama.create_completion(MODEL, ASK, api_base=llama.base_url, max_tokens=10, stream=False)
-    )
+    sync = list(Ollama.create_completion(MODEL, ASK, stream=False, **fixed))
     assert text_of(sync).strip() and FinishReason("length") in sync
-
-
-async def plain_loop(base: str, max_tokens: int) -> int:
-    body = {
-        "model": MODEL,
-        "messages": ASK,
-        "stream": True,
-        "max_tokens": max_tokens,
-        "stream_options": {"include_usage": True},
-    }
-    tokens = 0
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(base + "/chat/completions", json=body) as resp,
-    ):
-        async for line in resp.content:
-            if line.startswith(b"data: {"):
-                usage = json.loads(line[6:]).get("usage")
-                if usage:
-                    tokens = usage["completion_tokens"]
-    return tokens
-
-
-async def library(base: str, max_tokens: int) -> int:
-    items = await collect(base, max_tokens=max_tokens)
-    return next(i.completion_tokens for i in items if isinstance(i, Usage))
-
-
-def test_throughput_matches_a_plain_http_loop(llama: Any) -> None:
-    """Loosely asserted here; bench/ reports the precise ratio."""
-    rates: dict[str, list[float]] = {"plain": [], "library": []}
-
-    async def measure() -> None:
-        for _ in range(3):
-            for name, fn in (("plain", plain_loop), ("library", library)):
-                started = time.perf_counter()
-                tokens = await fn(llama.base_url, 64)
-                rates[name].append(tokens / (time.perf_counter() - started))
-
-    run(measure())
-    ratio = statistics.median(rates["library"]) / statistics.median(rates["plain"])
-    assert ratio > 0.8, rates
