@@ -110,7 +110,7 @@ class LibrarySSE(Client):
     async def open(self) -> None:
         # The network stack loads lazily on the first request; load it here, as the
         # other clients' open() does (import cost is measured on its own).
-        import ollama_provider._exchange
+        import ollama_provider._streaming
         import ollama_provider._transport  # noqa: F401
         from ollama_provider import Ollama
 

@@ -6,7 +6,7 @@ ns per chunk, median of ``--repeat`` runs, for: decoding one payload with
 ``json``, ``orjson``, ``msgspec`` (untyped) and ``msgspec`` with typed Structs
 that keep only the fields the library reads (unknown fields are skipped at C
 speed); the same plus pulling out the text; batch variants (one decode call
-for all payloads of a read); and the library's own ``ChatStream.feed`` on a
+for all payloads of a read); and the library's own ``ChatAssembler.feed`` on a
 whole read of events, for scale. msgspec is optional (``pip install msgspec``).
 """
 
@@ -143,15 +143,15 @@ def run(events: int, repeat: int) -> list[tuple[str, float]]:
             len(lines),
         )
 
-    from ollama_provider._assemble import ChatStream
+    from ollama_provider._assemble import ChatAssembler
 
     read = b"".join(sse)
-    add("library ChatStream.feed (SSE), whole read", lambda: ChatStream().feed(read), n)
+    add("library ChatAssembler.feed (SSE), whole read", lambda: ChatAssembler().feed(read), n)
     add("  of which SSEDecoder.feed (framing only)", lambda: _framing(read), n)
     body_native = b"".join(lines)
     add(
-        "library ChatStream.feed (native), whole read",
-        lambda: ChatStream(native=True).feed(body_native),
+        "library ChatAssembler.feed (native), whole read",
+        lambda: ChatAssembler(native=True).feed(body_native),
         len(lines),
     )
     add("alt framing: bytes.split(b'\\n\\n') + strip 'data: '", lambda: _split_framing(read), n)

@@ -30,7 +30,7 @@ def targets(g4f_python: str | None) -> dict[str, tuple[str, str]]:
         "ollama_provider": (py, "import ollama_provider"),
         "ollama_provider + network stack": (
             py,
-            "import ollama_provider, ollama_provider._exchange, ollama_provider._transport",
+            "import ollama_provider, ollama_provider._streaming, ollama_provider._transport",
         ),
         "ollama": (py, "import ollama"),
         "openai": (py, "import openai"),

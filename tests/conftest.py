@@ -8,8 +8,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from ollama_provider import Ollama, OpenaiAPI
-from ollama_provider.providers import openai_api
+from ollama_provider import _state
 
 pytest_plugins = ["tests.support.fixtures"]
 T = TypeVar("T")
@@ -34,12 +33,9 @@ def clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test sees the developer's Ollama settings or another test's cached model list."""
     for name in _ENV:
         monkeypatch.delenv(name, raising=False)
-    openai_api.model_cache().clear()
+    _state.reset()
     yield
-    openai_api.model_cache().clear()
-    for cls in (Ollama, OpenaiAPI):
-        cls.models = []
-        cls.default_model = ""
+    _state.reset()
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

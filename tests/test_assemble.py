@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ollama_provider import FinishReason, Reasoning, ToolCalls, Usage
-from ollama_provider._assemble import ChatStream, ServerStreamError, completion_items
+from ollama_provider._assemble import ChatAssembler, ServerStreamError
 from ollama_provider._decode import DecodeError
 
 HEAD = '"id":"chatcmpl-42","object":"chat.completion.chunk","model":"llama3.2"'
@@ -56,8 +56,8 @@ EXPECTED = ["Hel", "lo", FinishReason("stop"), Usage(26, 5, 31)]
 
 def run(
     body: bytes, *, native: bool = False, step: int | None = None
-) -> tuple[list[Any], ChatStream]:
-    stream = ChatStream(native=native)
+) -> tuple[list[Any], ChatAssembler]:
+    stream = ChatAssembler(native=native)
     items: list[Any] = []
     pieces = [body] if step is None else [body[i : i + step] for i in range(0, len(body), step)]
     for piece in pieces:
@@ -71,7 +71,7 @@ def run(
 def test_both_ollama_shapes_give_the_same_events(body: bytes, step: int | None) -> None:
     items, stream = run(body, step=step)
     assert items == EXPECTED
-    assert stream.finished and stream.done
+    assert stream.complete and stream.exhausted
     assert "".join(map(str, items)) == "Hello"
 
 
@@ -242,23 +242,23 @@ def test_native_lines_give_the_same_events(step: int | None) -> None:
         FinishReason("tool_calls"),
         Usage(169, 15, 184),
     ]
-    assert stream.done
+    assert stream.exhausted
 
 
 def test_an_error_object_mid_stream_keeps_what_came_before() -> None:
-    stream = ChatStream()
+    stream = ChatAssembler()
     with pytest.raises(ServerStreamError) as info:
         stream.feed(chunk({"content": "Hi"}) + b'data: {"error":{"message":"boom"}}\n\n')
     assert info.value.items == ["Hi"]
     assert info.value.server_message == "boom"
-    native = ChatStream(native=True)
+    native = ChatAssembler(native=True)
     with pytest.raises(ServerStreamError) as info2:
         native.feed(b'{"message":{"content":"Hi"},"done":false}\n{"error":"out of memory"}\n')
     assert info2.value.items == ["Hi"] and info2.value.server_message == "out of memory"
 
 
 def test_a_line_that_is_not_json_is_named() -> None:
-    stream = ChatStream()
+    stream = ChatAssembler()
     with pytest.raises(DecodeError) as info:
         stream.feed(chunk({"content": "A"}) + b"data: <html>oops</html>\n\n")
     assert "not JSON" in str(info.value) and "<html>oops</html>" in str(info.value)
@@ -272,12 +272,12 @@ def test_unexpected_shapes_are_decode_errors_not_crashes() -> None:
         b"data: [1,2]\n\n",
     ):
         with pytest.raises(DecodeError):
-            ChatStream().feed(payload)
+            ChatAssembler().feed(payload)
 
 
 def test_unfinished_stream_is_not_finished() -> None:
     items, stream = run(chunk({"content": "Hel"}))
-    assert items == ["Hel"] and not stream.finished
+    assert items == ["Hel"] and not stream.complete
 
 
 def test_non_streaming_answers() -> None:
@@ -304,7 +304,7 @@ def test_non_streaming_answers() -> None:
         ],
         "usage": USAGE,
     }
-    assert completion_items(openai) == [
+    assert ChatAssembler().whole(openai) == [
         Reasoning("hm"),
         "Hello!",
         ToolCalls([{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]),
@@ -319,6 +319,6 @@ def test_non_streaming_answers() -> None:
         "prompt_eval_count": 3,
         "eval_count": 2,
     }
-    assert completion_items(native) == ["Hi", FinishReason("length"), Usage(3, 2, 5)]
+    assert ChatAssembler().whole(native) == ["Hi", FinishReason("length"), Usage(3, 2, 5)]
     with pytest.raises(DecodeError):
-        completion_items({"choices": [None]})
+        ChatAssembler().whole({"choices": [None]})

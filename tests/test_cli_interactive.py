@@ -155,7 +155,7 @@ def test_an_error_ends_the_turn_not_the_session(fake_ollama: FakeOllama, tmp_pat
     with terminal("chat", "-m", "nosuch:1b", env=session_env(fake_ollama, state)) as child:
         enter(child, "hi")
         child.expect(r"error: model 'nosuch:1b' is not on the server at \S+ \(it said: ")
-        child.expect_exact("ollama pull nosuch:1b")
+        child.expect_exact("ollama-provider pull nosuch:1b")
         enter(child, "/model llama3.2")
         enter(child, "say: recovered")
         child.expect_exact("recovered\r\n")
@@ -196,4 +196,5 @@ def test_no_model_on_a_terminal_is_an_error(fake_ollama: FakeOllama, tmp_path: P
         child.expect(pexpect.EOF)
         child.close()
         assert child.exitstatus == 1
-    assert "error: no model given (-m)" in (child.before or "")
+    assert "error: no model given and the server" in (child.before or "")
+    assert "pass -m NAME" in (child.before or "")

@@ -11,11 +11,10 @@ from ollama_provider import (
     ModelNotFoundError,
     Ollama,
     PullProgress,
-    ResponseStatusError,
     RunningModel,
     ShowResult,
 )
-from ollama_provider._models import parse_time
+from ollama_provider._model_records import parse_time
 from tests.conftest import run
 from tests.support.fake_ollama import FakeOllama
 
@@ -59,13 +58,15 @@ def test_pull_progress_then_installed(fake_ollama: FakeOllama) -> None:
     assert "gemma3:1b" in Ollama.get_models(fake_ollama.url, refresh=True)
 
 
-def test_pull_failure_line_raises(fake_ollama: FakeOllama) -> None:
+def test_pull_of_a_model_the_registry_lacks_raises(fake_ollama: FakeOllama) -> None:
     seen: list[PullProgress] = []
-    with pytest.raises(ResponseStatusError) as info:
+    with pytest.raises(ModelNotFoundError) as info:
         for progress in Ollama.pull_sync("no/such-model", fake_ollama.url):
             seen.append(progress)
     assert [p.status for p in seen] == ["pulling manifest"]
     assert info.value.server_message == "pull model manifest: file does not exist"
+    assert info.value.model == "no/such-model" and info.value.status is None
+    assert "Check the name" in info.value.advice and "ollama pull" not in str(info.value)
 
 
 def test_load_ps_unload(fake_ollama: FakeOllama) -> None:

@@ -261,7 +261,7 @@ def test_silent_by_default(fake_ollama: FakeOllama, capfd: pytest.CaptureFixture
 
 
 def test_reprs_of_internal_objects_hold_no_secret() -> None:
-    from ollama_provider._settings import CHAT_TIMEOUT
+    from ollama_provider._timeout import CHAT_TIMEOUT
 
     address = Ollama.server_address(f"http://{USER}:{PASSWORD}@127.0.0.1:9")
     endpoint = Ollama._endpoint(address, KEY, {})

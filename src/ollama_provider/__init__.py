@@ -11,7 +11,9 @@ network stack loads on the first request.
 
 from typing import TYPE_CHECKING
 
+from ._address import ServerAddress, Source
 from ._errors import (
+    BadResponseError,
     InvalidHostError,
     ModelNotFoundError,
     ProviderError,
@@ -21,8 +23,8 @@ from ._errors import (
     StreamInterruptedError,
 )
 from ._events import FinishReason, Reasoning, StreamEvent, ToolCalls, Usage
-from ._models import ModelDetails, ModelInfo, PullProgress, RunningModel, ShowResult
-from ._settings import Timeout
+from ._model_records import ModelDetails, ModelInfo, PullProgress, RunningModel, ShowResult
+from ._timeout import Timeout
 from ._types import AsyncResult, Messages, StreamItem
 from ._version import __version__
 from .providers import Ollama, OpenaiAPI
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AsyncClient",
     "AsyncResult",
+    "BadResponseError",
     "Client",
     "FinishReason",
     "InvalidHostError",
@@ -49,8 +52,10 @@ __all__ = [
     "Reasoning",
     "ResponseStatusError",
     "RunningModel",
+    "ServerAddress",
     "ServerUnreachableError",
     "ShowResult",
+    "Source",
     "StreamEvent",
     "StreamInterruptedError",
     "StreamItem",

@@ -1,9 +1,12 @@
-"""A per-server cache with one fetch in flight per key, shared by threads and event loops.
+"""A per-key cache with one fetch in flight per key, shared by threads and event loops.
 
 ``get_models`` must make one request per server even when 32 threads ask at
-once, never cache a failure, and work from sync and async code alike. The
-first caller for a key fetches; everyone else arriving meanwhile waits on the
-same :class:`concurrent.futures.Future`.
+once, never cache a failure, and never let one caller's cancellation reach
+another. The first caller for a key starts the fetch as a task of its own (so
+cancelling that caller does not cancel it); everyone, the first caller
+included, waits on the same :class:`concurrent.futures.Future` through
+``asyncio.shield``. If the fetch itself is cancelled (its event loop ended),
+the waiters left start a new one.
 """
 
 from __future__ import annotations
@@ -20,72 +23,69 @@ T = TypeVar("T")
 
 
 class SingleFlightCache(Generic[T]):
-    def __init__(self) -> None:
+    """At most ``max_entries`` values (the oldest go first); failures are never kept."""
+
+    def __init__(self, max_entries: int = 256) -> None:
         self._lock = threading.Lock()
         self._values: dict[Hashable, T] = {}
         self._inflight: dict[Hashable, concurrent.futures.Future[T]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()  # strong references to running fetches
+        self._max = max_entries
 
-    def _claim(
-        self, key: Hashable, refresh: bool
-    ) -> tuple[T | None, concurrent.futures.Future[T], bool]:
-        with self._lock:
-            if not refresh and key in self._values:
-                return self._values[key], concurrent.futures.Future(), False
-            future = self._inflight.get(key)
-            if future is not None:
-                return None, future, False
-            future = concurrent.futures.Future()
-            self._inflight[key] = future
-            return None, future, True
-
-    def _settle(
-        self,
-        key: Hashable,
-        future: concurrent.futures.Future[T],
-        value: T | None,
-        error: BaseException | None,
-    ) -> None:
-        with self._lock:
-            self._inflight.pop(key, None)
-            if error is None:
-                self._values[key] = value  # type: ignore[assignment]
-        if error is None:
-            future.set_result(value)  # type: ignore[arg-type]
-        else:
-            future.set_exception(error)
-            future.exception()  # marks it retrieved: no "never retrieved" noise for lone callers
-
-    def get(self, key: Hashable, fetch: Callable[[], T], *, refresh: bool = False) -> T:
-        """Sync: the cached value, or the result of one ``fetch`` shared with concurrent callers."""
-        cached, future, owner = self._claim(key, refresh)
-        if cached is not None:
-            return cached
-        if not owner:
-            return future.result()
-        try:
-            value = fetch()
-        except BaseException as exc:
-            self._settle(key, future, None, exc)
-            raise
-        self._settle(key, future, value, None)
-        return value
-
-    async def aget(
+    async def get(
         self, key: Hashable, fetch: Callable[[], Awaitable[T]], *, refresh: bool = False
     ) -> T:
-        """Async: as :meth:`get`, waiting without blocking the event loop."""
-        cached, future, owner = self._claim(key, refresh)
-        if cached is not None:
-            return cached
-        if not owner:
-            return await asyncio.wrap_future(future)
+        """The cached value, or the result of one ``fetch`` shared with concurrent callers."""
+        while True:
+            with self._lock:
+                if not refresh and key in self._values:
+                    return self._values[key]
+                future = self._inflight.get(key)
+                owner = future is None
+                if future is None:
+                    future = concurrent.futures.Future()
+                    self._inflight[key] = future
+            if owner:
+                task = asyncio.ensure_future(self._fetch(key, future, fetch))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            try:
+                return await asyncio.shield(asyncio.wrap_future(future))
+            except asyncio.CancelledError:
+                if future.cancelled():
+                    continue  # the fetch was cancelled, not this caller: fetch again
+                raise
+
+    async def _fetch(
+        self, key: Hashable, future: concurrent.futures.Future[T], fetch: Callable[[], Awaitable[T]]
+    ) -> None:
         try:
             value = await fetch()
-        except BaseException as exc:
-            self._settle(key, future, None, exc)
+        except asyncio.CancelledError:
+            self._settle(key, future)
+            future.cancel()
             raise
-        self._settle(key, future, value, None)
-        return value
+        except BaseException as exc:
+            self._settle(key, future)
+            future.set_exception(exc)
+            future.exception()  # marks it retrieved: no "never retrieved" noise for lone callers
+        else:
+            self._settle(key, future, value)
+            future.set_result(value)
+
+    def _settle(self, key: Hashable, future: concurrent.futures.Future[T], *value: T) -> None:
+        with self._lock:
+            if self._inflight.get(key) is future:
+                del self._inflight[key]
+            if value:
+                self._values.pop(key, None)
+                if len(self._values) >= self._max:
+                    del self._values[next(iter(self._values))]
+                self._values[key] = value[0]
+
+    def forget(self, key: Hashable) -> None:
+        with self._lock:
+            self._values.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:

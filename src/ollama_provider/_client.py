@@ -103,7 +103,7 @@ class _AsyncCompletions:
         """As openai-python's: a ``ChatCompletion``, or with ``stream=True`` an async iterator."""
         client = self._client
         if not model:
-            models = await client.provider.get_models_async(client.api_base, **client.auth())
+            models = await client.provider.get_models_async(client.api_base, **client.connection())
             model = models[0] if models else ""
         items = client.provider.create_async_generator(
             model, messages, client.api_base, stream=stream, **client.auth(), **params
@@ -163,7 +163,7 @@ class _AsyncModels:
 
     async def list(self) -> ModelsPage:
         client = self._client
-        names = await client.provider.get_models_async(client.api_base, **client.auth())
+        names = await client.provider.get_models_async(client.api_base, **client.connection())
         return ModelsPage([Model(name) for name in names])
 
 
@@ -187,6 +187,11 @@ class AsyncClient:
     def auth(self) -> dict[str, Any]:
         extra = {"api_key": self._api_key} if self._api_key is not None else {}
         return {**self._connection, **extra}
+
+    def connection(self) -> dict[str, Any]:
+        """The settings that apply to any request (not to a chat's body)."""
+        keep = ("api_key", "headers", "proxy", "verify", "timeout")
+        return {k: v for k, v in self.auth().items() if k in keep}
 
     def __repr__(self) -> str:
         return (

@@ -7,24 +7,34 @@ characters included):
 - :class:`SSEDecoder`: Server-Sent Events. Lines end at ``\\n``, ``\\r\\n`` or
   ``\\r``; ``data:`` lines (with or without the space) gather until a blank line
   ends the event; comments and ``event:``/``id:``/``retry:`` lines are ignored;
-  a UTF-8 BOM at the start is dropped.
+  a UTF-8 BOM at the start is dropped. An ``error:`` line (llama.cpp reports a
+  failure mid-stream that way, then sends ``data: [DONE]``) raises
+  :class:`ErrorFieldError` at once, with the events before it.
 - :class:`NDJSONDecoder`: one JSON document per ``\\n``-terminated line; blank
   lines are skipped.
 
 Lines are split on bytes, never with ``str.splitlines``: that also breaks on
 U+2028, NEL and other characters that are legal inside JSON strings.
 
-Limit: a line may hold at most ``max_line`` bytes (default 16 MiB). Unlike
-h11's 16 KiB header limit, a body line here carries a whole JSON chunk, and a
-model's tool call or a base64 image can be megabytes long; 16 MiB keeps such
-answers intact while bounding what a broken or hostile server can make us
-hold in memory. Past it, :class:`LineTooLongError` is raised at once, before
-the rest of the line is read.
+Limit: a line, and an SSE event however many ``data:`` lines it gathers, may
+hold at most ``max_line`` bytes (default 16 MiB). Unlike h11's 16 KiB header
+limit, a unit here carries a whole JSON chunk, and a model's tool call or a
+base64 image can be megabytes long; 16 MiB keeps such answers intact while
+bounding what a broken or hostile server can make us hold in memory. Past it,
+:class:`LineTooLongError` is raised at once, before the rest is read. Memory
+is then at most about one unit plus one socket read.
 """
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_MAX_LINE", "DecodeError", "LineTooLongError", "NDJSONDecoder", "SSEDecoder"]
+__all__ = [
+    "DEFAULT_MAX_LINE",
+    "DecodeError",
+    "ErrorFieldError",
+    "LineTooLongError",
+    "NDJSONDecoder",
+    "SSEDecoder",
+]
 
 DEFAULT_MAX_LINE = 16 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
@@ -39,13 +49,22 @@ class DecodeError(Exception):
 
 
 class LineTooLongError(DecodeError):
-    """A line grew past the decoder's ``max_line`` limit."""
+    """A line (or an SSE event) grew past the decoder's ``max_line`` limit."""
 
 
-def _too_long(limit: int, lines: list[bytes] | None = None) -> LineTooLongError:
+class ErrorFieldError(DecodeError):
+    """An SSE ``error:`` line; ``payload`` is its value (llama.cpp puts a JSON error there)."""
+
+    def __init__(self, payload: bytes, items: list[object]) -> None:
+        super().__init__("the server sent an error in the stream", items)
+        self.payload = payload
+
+
+def _too_long(
+    limit: int, lines: list[bytes] | None = None, unit: str = "a line"
+) -> LineTooLongError:
     return LineTooLongError(
-        f"a line of the response exceeded the {limit:,} byte limit; the rest was not read "
-        "(raise max_line_size if such answers are expected)",
+        f"{unit} of the response exceeded the {limit:,} byte limit; the rest was not read",
         list(lines or ()),
     )
 
@@ -115,11 +134,13 @@ class SSEDecoder:
     losing a complete ``data:`` line to a missing separator helps no one.
     """
 
-    __slots__ = ("_data", "_lines", "_skip_lf")
+    __slots__ = ("_data", "_limit", "_lines", "_size", "_skip_lf")
 
     def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
         self._lines = _Lines(max_line, cr=True)
+        self._limit = max_line
         self._data: list[bytes] = []
+        self._size = 0  # bytes gathered for the unfinished event
         self._skip_lf = False  # the previous piece ended in "\r": a leading "\n" is its pair
 
     def feed(self, data: bytes) -> list[bytes]:
@@ -140,6 +161,7 @@ class SSEDecoder:
         rest = self._lines.rest()
         events = self._events([rest, b""] if rest else [b""])
         self._data.clear()
+        self._size = 0
         return events
 
     def _events(self, lines: list[bytes]) -> list[bytes]:
@@ -150,10 +172,19 @@ class SSEDecoder:
                 if data:
                     events.append(data[0] if len(data) == 1 else b"\n".join(data))
                     data.clear()
+                    self._size = 0
             elif line[:5] == b"data:":
-                data.append(line[6:] if line[5:6] == b" " else line[5:])
+                value = line[6:] if line[5:6] == b" " else line[5:]
+                self._size += len(value) + 1
+                if self._size > self._limit:
+                    data.clear()
+                    self._size = 0
+                    raise _too_long(self._limit, events, "an event")
+                data.append(value)
             elif line == b"data":
                 data.append(b"")
+            elif line[:6] == b"error:":
+                raise ErrorFieldError(line[6:].strip(), events)  # type: ignore[arg-type]
             # comments (":"), event:, id:, retry: and unknown fields carry nothing for us
         return events
 

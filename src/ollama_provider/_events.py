@@ -53,6 +53,3 @@ class FinishReason(StreamEvent):
     """Why generation ended: ``stop``, ``length``, ``tool_calls`` or another server word."""
 
     reason: str
-
-    def __str__(self) -> str:
-        return ""

@@ -14,8 +14,8 @@ __all__ = [
     "BODY_PARAMS",
     "CONNECTION_PARAMS",
     "NATIVE_PARAMS",
-    "check_headers",
     "check_model_name",
+    "encode_body",
     "native_body",
     "openai_body",
     "reject_unknown",
@@ -53,7 +53,6 @@ CONNECTION_PARAMS = frozenset(
         "proxy",
         "verify",
         "max_line_size",
-        "transport",
     }
 )
 # Ollama's own API only: their presence routes a call to POST /api/chat.
@@ -88,21 +87,6 @@ def check_model_name(model: object) -> str:
     if _UNSAFE_NAME.search(model):
         raise ValueError(f"model name {model!r} contains blanks or control characters")
     return model
-
-
-def check_headers(headers: object) -> dict[str, str]:
-    if headers is None:
-        return {}
-    if not isinstance(headers, Mapping):
-        raise TypeError(f"headers must be a dict of strings, not {type(headers).__name__}")
-    checked: dict[str, str] = {}
-    for name, value in headers.items():
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise TypeError("headers must map strings to strings")
-        if not name or any(c in name for c in "\r\n\0: \t") or any(c in value for c in "\r\n\0"):
-            raise ValueError(f"header {name!r} has a character that would break the request")
-        checked[name] = value
-    return checked
 
 
 def openai_body(
@@ -203,3 +187,47 @@ def native_body(
     if extra_body:
         body.update(extra_body)
     return body
+
+
+def _find_unencodable(value: Any, path: str) -> tuple[str, str] | None:
+    """(where, why) for the first value JSON cannot carry, searched depth-first."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            char = value[exc.start]
+            return path, (
+                f"holds text that is not valid Unicode (a lone surrogate {char!r} at position "
+                f"{exc.start}, as when bytes were decoded with errors='surrogateescape')"
+            )
+        return None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found = _find_unencodable(item, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+        return None
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = _find_unencodable(item, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    if value is None or isinstance(value, (bool, int, float)):
+        return None
+    return path, f"is a {type(value).__name__}, which JSON cannot carry"
+
+
+def encode_body(body: Mapping[str, Any]) -> bytes:
+    """The request body as JSON, now: a value JSON cannot carry fails when the call is made."""
+    import orjson
+
+    try:
+        return orjson.dumps(body)
+    except (orjson.JSONEncodeError, TypeError):
+        pass  # described below, outside the handler
+    found = _find_unencodable(body, "")
+    where, why = found if found else ("the request", "cannot be encoded as JSON")
+    if "Unicode" in why:
+        raise ValueError(f"{where} {why}: decode such input with errors='replace', or fix it")
+    raise TypeError(f"{where} {why}")

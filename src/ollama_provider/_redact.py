@@ -1,26 +1,35 @@
 """Keeping secrets out of every text the library emits.
 
-API keys, URL passwords and ``Authorization`` values must never reach an
-error message, a ``repr()``, a log line or an exception chain, even when a
-server echoes them back in its body. Every text that comes from a server or
-names a URL passes through :class:`Redactor` before it is shown.
+API keys, URL passwords, proxy credentials and the values of credential
+headers (``Authorization``, ``Proxy-Authorization``, ``X-API-Key``…) must never
+reach an error message, a ``repr()``, a log line or an exception chain, even
+when a server echoes them back. Every text that comes from a server or names a
+URL passes through a :class:`Redactor` before it is kept.
+
+Two layers: the secrets this call knows (and their usual encodings) are
+replaced wherever they appear, whatever their length; and anything shaped
+like a credential (``Bearer x``, ``Authorization: Token x``, ``api_key=x``,
+``user:pw@`` in a URL) is masked even when it is not one of ours.
 """
 
 from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-__all__ = ["MASK", "Redactor"]
+__all__ = ["MASK", "SECRET_HEADERS", "Redactor"]
 
 MASK = "***"
-# "Bearer xyz", "Basic xyz", "Authorization: xyz", "api_key=xyz" as servers and proxies echo them.
-_AUTH_WORDS = re.compile(
-    r"(?i)(\b(?:bearer|basic)\s+|authorization[\"']?\s*[:=]\s*[\"']?(?:bearer\s+|basic\s+)?"
-    r"|api[_-]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._~+/=-]{8,}"
+#: Request headers whose values are credentials (compared case-insensitively).
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie", "x-auth-token"}
 )
-
+_AUTH_WORDS = re.compile(
+    r"(?i)(\b(?:bearer|basic)\s+"
+    r"|(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?(?:[a-z]+\s+)?"
+    r"|(?:x-)?api[_-]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._~+/=-]{8,}"
+)
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@\"'<>]+@")
 
 
@@ -32,8 +41,8 @@ class Redactor:
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         found: set[str] = set()
         for secret in secrets:
-            if secret and len(secret) >= 3:
-                found.add(secret)
+            if secret and secret.strip():
+                found.add(secret.strip())
         self._secrets = sorted(found, key=len, reverse=True)
 
     @classmethod
@@ -42,14 +51,19 @@ class Redactor:
         api_key: str | None,
         username: str | None,
         password: str | None,
+        headers: Mapping[str, str] | None = None,
         extra: Iterable[str] = (),
     ) -> Redactor:
         secrets: list[str | None] = [api_key, password, *extra]
         if username is not None and password:
             pair = f"{username}:{password}".encode()
             secrets.append(base64.b64encode(pair).decode())
-        if api_key:
-            secrets.append(f"Bearer {api_key}")
+        for name, value in (headers or {}).items():
+            if name.lower() in SECRET_HEADERS:
+                secrets.append(value)
+                scheme, _, token = value.strip().partition(" ")
+                if token and scheme.isalpha():
+                    secrets.append(token)  # the token alone, as servers echo it
         return cls(secrets)
 
     def __call__(self, text: str) -> str:

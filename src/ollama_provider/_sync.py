@@ -91,22 +91,65 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         raise
 
 
+#: Items the portal may read ahead of a sync consumer before it waits for it.
+READ_AHEAD = 64
+
+
+class _Channel:
+    """Items from the portal's loop to one consumer thread, at most ``READ_AHEAD`` ahead.
+
+    The producer (a task on the portal) waits on an asyncio event when the
+    consumer is that far behind; the consumer wakes it through the loop when it
+    takes an item from a full channel. Bounded memory, and no per-item wake-up
+    when the consumer keeps up.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.items: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._ahead = 0
+        self._space = asyncio.Event()  # made on the portal's loop thread
+
+    async def put(self, kind: int, value: Any) -> None:
+        while True:
+            with self._lock:
+                if self._ahead < READ_AHEAD or kind != _ITEM:
+                    self._ahead += 1
+                    self._space.clear()
+                    break
+            await self._space.wait()
+        self.items.put((kind, value))
+
+    def take(self) -> tuple[int, Any]:
+        entry = self.items.get()
+        with self._lock:
+            self._ahead -= 1
+            wake = self._ahead == READ_AHEAD - 1
+        if wake:
+            self._loop.call_soon_threadsafe(self._space.set)
+        return entry
+
+
 def iterate(agen: AsyncIterator[T]) -> Iterator[T]:
-    """Iterate an async iterator from sync code; leaving early closes it on the portal."""
+    """Iterate an async iterator from sync code, a bounded number of items ahead;
+    leaving early closes it on the portal."""
     portal = _get_portal()
     _check_thread(portal)
-    items: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
+    ready: concurrent.futures.Future[_Channel] = concurrent.futures.Future()
 
     async def pump() -> None:
+        channel = _Channel(asyncio.get_running_loop())
+        ready.set_result(channel)
         try:
             async for item in agen:
-                items.put((_ITEM, item))
+                await channel.put(_ITEM, item)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # handed to the consumer thread, which raises it
-            items.put((_ERROR, exc))
+            await channel.put(_ERROR, exc)
         else:
-            items.put((_END, None))
+            await channel.put(_END, None)
         finally:
             aclose = getattr(agen, "aclose", None)
             if aclose is not None:
@@ -114,8 +157,9 @@ def iterate(agen: AsyncIterator[T]) -> Iterator[T]:
 
     future = asyncio.run_coroutine_threadsafe(pump(), portal.loop)
     try:
+        channel = ready.result()
         while True:
-            kind, value = items.get()
+            kind, value = channel.take()
             if kind == _ITEM:
                 yield value
             elif kind == _END:

@@ -1,14 +1,18 @@
-"""The only module that does network I/O: pooled aiohttp connections, timeouts, error mapping.
+"""The only module that does network I/O: pooled aiohttp connections, phase timeouts, error facts.
 
-A transport has one method, ``send(request) -> response``; tests may swap in
-their own. :class:`AiohttpTransport` keeps one connection pool per event loop
-(reused across calls, closed when the loop shuts down its async generators,
-which ``asyncio.run`` does) and is the one place where aiohttp's and the
-socket layer's exceptions become this library's (raised ``from`` the original).
+A transport has one method, ``send(request) -> response``. :class:`AiohttpTransport`
+keeps one connection pool per event loop (reused across calls, closed when the
+loop shuts down its async generators, which ``asyncio.run`` does) and is the
+one place where aiohttp's and the socket layer's exceptions become the
+library's: typed facts (reason, phase, URL, the cause in words), never
+sentences, and never chained to the original exception, whose ``repr`` can
+show the request's headers. The cause travels as a :class:`TransportCause`
+holding only its type and redacted text.
 
-Timeouts have three phases: ``connect`` (DNS, TCP, TLS), ``first byte`` (until
-the first byte of the body: headers and the model's cold load), ``between
-chunks`` (each later wait for data).
+Timeouts have three phases, kept with public asyncio API: ``connect`` (DNS,
+TCP, TLS: aiohttp's own connect timeout), ``first byte`` (until the first byte
+of the body: headers and a model's cold load), ``between chunks`` (each later
+wait for data).
 """
 
 from __future__ import annotations
@@ -16,34 +20,52 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import re
 import ssl
+import sys
 import threading
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 import aiohttp
 
 from ._errors import (
+    Phase,
     ProviderError,
     ProviderTimeoutError,
+    Reason,
     ServerUnreachableError,
     StreamInterruptedError,
 )
 from ._redact import Redactor
-from ._settings import Timeout
+from ._timeout import Timeout
+
+if sys.version_info >= (3, 11):
+    from asyncio import timeout as _deadline
+else:  # pragma: no cover - aiohttp depends on async-timeout on 3.10
+    from async_timeout import timeout as _deadline  # type: ignore[import-not-found,unused-ignore]
 
 __all__ = [
     "AiohttpTransport",
     "HTTPRequest",
     "HTTPResponse",
     "Transport",
+    "TransportCause",
     "aclose_pool",
     "default_transport",
+    "reset",
 ]
 
 logger = logging.getLogger("ollama_provider")
 _READ_BUFFER = 1 << 18  # bytes aiohttp may buffer per response before pausing the socket
+_DRAIN_GRACE = 0.1  # after a complete answer, how long its end may take before the socket closes
+_NOT_HTTP = re.compile(r"b(['\"])(.{0,80})")
+
+
+class TransportCause(Exception):
+    """What the transport's dependency raised, as its type and redacted words only."""
 
 
 @dataclass(slots=True)
@@ -58,8 +80,6 @@ class HTTPRequest:
     proxy: str | None = field(default=None, repr=False)
     verify: bool | str | ssl.SSLContext = True
     redact: Redactor = field(default_factory=Redactor, repr=False)
-    where: str = ""  # how the URL was derived, for messages ("from OLLAMA_HOST=...")
-    advice: str = ""  # what to do when the server cannot be reached
 
 
 class HTTPResponse(Protocol):
@@ -74,11 +94,15 @@ class HTTPResponse(Protocol):
         ...
 
     async def read_all(self, limit: int) -> bytes:
-        """The whole (rest of the) body, at most ``limit`` bytes (then it is cut)."""
+        """The whole (rest of the) body, at most ``limit + 1`` bytes (callers check the size)."""
+        ...
+
+    def shorten_wait(self, seconds: float) -> None:
+        """From now on wait at most ``seconds`` between chunks (an answer that has finished)."""
         ...
 
     async def finish(self) -> None:
-        """The answer is complete: drain what is left briefly, then pool the connection."""
+        """The answer is complete: pool the connection if its end is there, else close it."""
         ...
 
     def close(self) -> None:
@@ -90,115 +114,139 @@ class Transport(Protocol):
     async def send(self, request: HTTPRequest) -> HTTPResponse: ...
 
 
-def map_error(exc: BaseException, request: HTTPRequest, phase: str) -> ProviderError:
-    """The one place where transport exceptions become the library's own."""
-    url = request.url
-    redact = request.redact
-    where = f" ({request.where})" if request.where else ""
+def _cause(exc: BaseException, redact: Redactor) -> TransportCause:
+    name = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    return TransportCause(f"{name}: {redact(str(exc))}")
+
+
+def _detail(exc: BaseException, redact: Redactor) -> str:
+    """The cause in words: the OS error's own, not aiohttp's wrapper text."""
+    os_error = getattr(exc, "os_error", None)
+    if isinstance(os_error, OSError) and os_error.strerror:
+        return redact(os_error.strerror)
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return redact(" ".join(str(exc.message).split())[:200])
+    return redact(" ".join(str(exc).split())[:200]) or type(exc).__name__
+
+
+def _timeout_error(request: HTTPRequest, phase: Phase) -> ProviderTimeoutError:
     timeout = request.timeout
-    if isinstance(exc, aiohttp.ConnectionTimeoutError) or (
-        phase == "connect" and isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError))
-    ):
-        return ProviderTimeoutError(
-            f"connecting to {url}{where} took longer than {timeout.connect} s "
-            f"(the connect timeout). {request.advice}".rstrip(),
-            url=url,
-            phase="connect",
-            timeout=timeout.connect,
-        )
-    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
-        limit = timeout.first_byte if phase == "first byte" else timeout.between_chunks
-        what = "for the first byte of the answer" if phase == "first byte" else "between chunks"
-        return ProviderTimeoutError(
-            f"{url} sent nothing {what} for {limit} s (the {phase} timeout; pass timeout=... "
-            "to wait longer)",
-            url=url,
-            phase=phase,
-            timeout=limit,
-        )
-    detail = redact(str(exc) or type(exc).__name__)
-    if phase == "body":
-        return StreamInterruptedError(
-            f"the connection to {url} broke mid-stream: {detail}", url=url
-        )
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return ServerUnreachableError(
-            f"the TLS certificate of {url} could not be verified: {detail}. Pass verify= a CA "
-            "bundle path (or verify=False to skip the check, only on a network you trust).",
-            url=url,
-        )
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        reason = "its host name could not be resolved"
-    elif isinstance(exc, aiohttp.ClientProxyConnectionError):
-        reason = f"the proxy could not be reached ({detail})"
-    elif isinstance(exc, aiohttp.ClientConnectorError):
-        reason = f"the connection was refused or failed ({detail})"
-    elif isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)):
-        reason = f"the server closed the connection before answering ({detail})"
+    limit = {
+        Phase.CONNECT: timeout.connect,
+        Phase.FIRST_BYTE: timeout.first_byte,
+        Phase.BETWEEN_CHUNKS: timeout.between_chunks,
+    }[phase]
+    return ProviderTimeoutError(phase=phase, timeout=limit, url=request.url)
+
+
+def map_error(exc: BaseException, request: HTTPRequest, phase: Phase | None) -> ProviderError:
+    """The one place where transport exceptions become the library's own (facts only).
+
+    ``phase`` is the wait in progress, or None once the body is being read.
+    """
+    url, redact = request.url, request.redact
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        error: ProviderError = _timeout_error(request, Phase.CONNECT)
+    elif isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+        error = _timeout_error(request, phase or Phase.BETWEEN_CHUNKS)
+    elif phase is None:
+        error = StreamInterruptedError(url=url, reason=Reason.BROKE, detail=_detail(exc, redact))
     else:
-        reason = detail
-    return ServerUnreachableError(
-        f"cannot reach {url}{where}: {reason}. {request.advice}".rstrip(), url=url
-    )
+        error = ServerUnreachableError(url=url, reason=_reason(exc), detail=_detail(exc, redact))
+        if error.reason is Reason.NOT_HTTP and (found := _NOT_HTTP.search(error.detail)):
+            error.detail = repr(found.group(2)[:60])
+    error.__cause__ = _cause(exc, redact)
+    return error
+
+
+def _reason(exc: BaseException) -> Reason:
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return Reason.TLS
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return Reason.DNS
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        return Reason.PROXY
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        os_error = getattr(exc, "os_error", None)
+        refused = isinstance(os_error, ConnectionRefusedError)
+        return Reason.REFUSED if refused else Reason.OTHER
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return Reason.NOT_HTTP if "status line" in str(exc.message) else Reason.OTHER
+    if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, OSError)):
+        return Reason.CLOSED
+    return Reason.OTHER
+
+
+def _dropped(exc: BaseException) -> bool:
+    """The server closed or reset the connection under the request."""
+    if isinstance(exc, (aiohttp.ServerDisconnectedError, ConnectionResetError, BrokenPipeError)):
+        return True
+    if isinstance(exc, aiohttp.ClientConnectionResetError):
+        return True
+    return isinstance(exc, OSError) and exc.errno in (errno.ECONNRESET, errno.EPIPE)
 
 
 class _AiohttpResponse:
-    __slots__ = ("_content", "_phase", "_request", "_resp", "headers", "reason", "status")
+    __slots__ = ("_content", "_request", "_resp", "_wait", "headers", "reason", "started", "status")
 
     def __init__(self, resp: aiohttp.ClientResponse, request: HTTPRequest) -> None:
         self._resp = resp
         self._content = resp.content
         self._request = request
-        self._phase = "first byte"
+        self._wait = request.timeout.first_byte
+        self.started = False  # a byte of the body has arrived
         self.status = resp.status
         self.reason = resp.reason or ""
         self.headers: Mapping[str, str] = resp.headers
 
     async def read_some(self) -> bytes:
+        phase = Phase.BETWEEN_CHUNKS if self.started else Phase.FIRST_BYTE
         try:
-            data = await self._content.readany()
+            if self._wait is None:
+                data = await self._content.readany()
+            else:
+                async with _deadline(self._wait):
+                    data = await self._content.readany()
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-            raise map_error(exc, self._request, self._phase_of(exc)) from exc
-        if self._phase == "first byte" and data:
-            self._phase = "between chunks"
-            connection = self._resp.connection
-            if connection is not None and connection.protocol is not None:
-                protocol = connection.protocol
-                protocol.read_timeout = self._request.timeout.between_chunks
-                protocol.start_timeout()  # re-arm now, with the new limit
-        return data
+            error = map_error(exc, self._request, phase if _is_timeout(exc) else None)
+        else:
+            if not self.started and data:
+                self.started = True
+                self._wait = self._request.timeout.between_chunks
+            return data
+        raise error
 
-    def _phase_of(self, exc: BaseException) -> str:
-        if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
-            return self._phase
-        return "body"
+    def shorten_wait(self, seconds: float) -> None:
+        self._wait = seconds if self._wait is None else min(self._wait, seconds)
 
     async def read_all(self, limit: int) -> bytes:
         pieces: list[bytes] = []
         size = 0
-        while size < limit:
+        while size <= limit:
             data = await self.read_some()
             if not data:
                 break
             pieces.append(data)
             size += len(data)
-        return b"".join(pieces)[:limit]
+        return b"".join(pieces)
 
     async def finish(self) -> None:
         if not self._content.at_eof():
+            self.shorten_wait(_DRAIN_GRACE)
             try:
-                await asyncio.wait_for(self._drain(), 2.0)
-            except (ProviderError, asyncio.TimeoutError):
-                self._resp.close()
+                while await self.read_some():
+                    pass
+            except ProviderError:
+                self._resp.close()  # the server keeps it open: not reusable
                 return
         self._resp.release()
 
-    async def _drain(self) -> None:
-        while await self.read_some():
-            pass
-
     def close(self) -> None:
         self._resp.close()
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError))
 
 
 class _Pool:
@@ -213,8 +261,20 @@ class _Pool:
 
 _pools: dict[asyncio.AbstractEventLoop, _Pool] = {}
 _pools_lock = threading.Lock()
+# Cached because creating either costs more than a whole small request's parsing
+# (an SSLContext loads the CA bundle; measured in bench/: see docs/design.md).
 _ssl_contexts: dict[str, ssl.SSLContext] = {}
-_client_timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+_client_timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
+
+
+def reset() -> None:
+    """Forget cached TLS contexts and timeouts (pools close with their loops)."""
+    _ssl_contexts.clear()
+    _client_timeouts.clear()
+
+
+async def _on_reuse(session: object, context: SimpleNamespace, params: object) -> None:
+    context.trace_request_ctx.reused = True
 
 
 async def _close_with_loop(
@@ -239,13 +299,15 @@ async def _session() -> aiohttp.ClientSession:
     with _pools_lock:
         for stale in [lp for lp in _pools if lp.is_closed()]:
             del _pools[stale]
-        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=60, enable_cleanup_closed=False)
+        tracing = aiohttp.TraceConfig()
+        tracing.on_connection_reuseconn.append(_on_reuse)
         session = aiohttp.ClientSession(
-            connector=connector,
+            connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=60),
             cookie_jar=aiohttp.DummyCookieJar(),
             read_bufsize=_READ_BUFFER,
             timeout=aiohttp.ClientTimeout(total=None),
             auto_decompress=True,
+            trace_configs=[tracing],
         )
         pool = _Pool(session)
         _pools[loop] = pool
@@ -276,30 +338,13 @@ def _ssl_arg(verify: bool | str | ssl.SSLContext) -> bool | ssl.SSLContext:
     return context
 
 
-def _dropped(exc: BaseException) -> bool:
-    """Whether the server closed or reset the connection under the request (worth one retry).
-
-    llama.cpp's server, for one, closes a kept-alive connection after a stream, so
-    the next request on it fails while being written.
-    """
-    current: BaseException | None = exc
-    for _ in range(4):
-        if current is None:
-            return False
-        if isinstance(
-            current,
-            (
-                aiohttp.ServerDisconnectedError,
-                aiohttp.ClientConnectionResetError,
-                ConnectionResetError,
-                BrokenPipeError,
-            ),
-        ):
-            return True
-        if isinstance(current, OSError) and current.errno in (errno.ECONNRESET, errno.EPIPE):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
+def _client_timeout(connect: float | None) -> aiohttp.ClientTimeout:
+    found = _client_timeouts.get(connect)
+    if found is None:
+        found = aiohttp.ClientTimeout(total=None, connect=connect)
+        if len(_client_timeouts) < 64:
+            _client_timeouts[connect] = found
+    return found
 
 
 class AiohttpTransport:
@@ -307,18 +352,10 @@ class AiohttpTransport:
 
     async def send(self, request: HTTPRequest) -> HTTPResponse:
         session = await _session()
-        timeout = request.timeout
-        client_timeout = _client_timeouts.get(timeout)
-        if client_timeout is None:
-            client_timeout = aiohttp.ClientTimeout(
-                total=None, connect=timeout.connect, sock_read=timeout.first_byte
-            )
-            if len(_client_timeouts) < 64:
-                _client_timeouts[timeout] = client_timeout
         options: dict[str, Any] = {
             "data": request.body,
             "headers": request.headers,
-            "timeout": client_timeout,
+            "timeout": _client_timeout(request.timeout.connect),
             "allow_redirects": False,
             "proxy": request.proxy,
             "ssl": _ssl_arg(request.verify),
@@ -326,26 +363,33 @@ class AiohttpTransport:
         debug = logger.isEnabledFor(logging.DEBUG)
         if debug:
             logger.debug("%s %s", request.method, request.url)
+        wait = request.timeout.first_byte
         for attempt in (1, 2):
+            context = SimpleNamespace(reused=False)
             try:
-                resp = await session.request(request.method, request.url, **options)
-            except aiohttp.ClientConnectorError as exc:
-                raise map_error(exc, request, "connect") from exc
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-                # A pooled connection the server had already dropped. aiohttp retries
-                # idempotent methods itself; a POST gets one more try here.
-                if attempt == 1 and request.method == "POST" and _dropped(exc):
+                if wait is None:
+                    resp = await session.request(
+                        request.method, request.url, trace_request_ctx=context, **options
+                    )
+                else:
+                    async with _deadline(wait):
+                        resp = await session.request(
+                            request.method, request.url, trace_request_ctx=context, **options
+                        )
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                # A POST is sent again only when a pooled connection turned out to be
+                # closed under it (the server closed it while idle): a fresh connection
+                # may have delivered the request, and generating twice is not harmless.
+                if attempt == 1 and context.reused and _dropped(exc):
                     logger.debug("retrying %s %s once: %s", request.method, request.url, exc)
                     continue
-                raise map_error(exc, request, "first byte") from exc
-            except aiohttp.ConnectionTimeoutError as exc:
-                raise map_error(exc, request, "connect") from exc
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-                raise map_error(exc, request, "first byte") from exc
+                phase = Phase.CONNECT if isinstance(exc, aiohttp.ClientConnectorError) else None
+                error = map_error(exc, request, phase or Phase.FIRST_BYTE)
+                break
             if debug:
                 logger.debug("%s %s -> %d", request.method, request.url, resp.status)
             return _AiohttpResponse(resp, request)
-        raise AssertionError("unreachable")  # pragma: no cover
+        raise error
 
 
 _default: AiohttpTransport | None = None

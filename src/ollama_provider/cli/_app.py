@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from .. import Ollama, ProviderError, ResponseStatusError, __version__
+from .. import InvalidHostError, Ollama, ProviderError, __version__
 from ._common import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -32,6 +32,8 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except InvalidHostError as exc:  # --host or OLLAMA_HOST: bad usage
+            self._fail(ctx, exc, EXIT_USAGE)
         except ProviderError as exc:
             self._fail(ctx, exc, EXIT_ERROR)
         except ValueError as exc:  # the library's argument checks (e.g. a model name)
@@ -119,18 +121,10 @@ def cli(ctx: click.Context, host: str | None, timeout: float | None, debug: bool
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 def models(as_json: bool) -> None:
     """List the installed models."""
-    from .. import ModelInfo
     from ._render import models_table, print_json, show
 
     state = settings()
-    try:
-        found = run(Ollama.list_models(state.api_base, timeout=state.timeout))
-    except ResponseStatusError as exc:
-        if exc.status != 404:
-            raise
-        # Not Ollama (llama.cpp, vLLM...): names from /v1/models, details unknown.
-        names = run(Ollama.get_models_async(state.api_base, timeout=state.timeout))
-        found = [ModelInfo(name) for name in names]
+    found = run(Ollama.list_models(state.api_base, timeout=state.timeout))
     if as_json:
         print_json(found)
     elif found:
@@ -210,18 +204,7 @@ def pull(model: str) -> None:
                 view.update(line)
         return view.status
 
-    try:
-        status = run(go())
-    except ResponseStatusError as exc:
-        if exc.status >= 300 or "manifest" not in exc.server_message:
-            raise
-        # Ollama's words for "no such model in the registry".
-        said = str(exc).rstrip(".")
-        raise ProviderError(
-            f"{said}. Check the name: the models are listed at https://ollama.com/library",
-            url=exc.url,
-        ) from exc
-    click.echo(status)
+    click.echo(run(go()))
 
 
 @cli.command()
@@ -260,7 +243,7 @@ def ps(as_json: bool) -> None:
 def version(as_json: bool) -> None:
     """The server's version and this library's."""
     state = settings()
-    root = Ollama.server_address(state.api_base).root
+    root = state.api_base.root
     try:
         server = run(Ollama.version(state.api_base, timeout=state.timeout))
     except ProviderError:

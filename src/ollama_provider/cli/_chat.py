@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import FinishReason, ModelNotFoundError, Ollama, ProviderError, Reasoning, ToolCalls, Usage
+from .. import FinishReason, Ollama, ProviderError, Reasoning, ToolCalls, Usage
 from ._common import EXIT_INTERRUPTED, Settings, error_text, run, write_out
 
 if TYPE_CHECKING:
@@ -146,19 +146,8 @@ async def stream_reply(
 
 
 async def default_model(state: Settings) -> str:
-    """The server's first model; none installed is a ModelNotFoundError saying what to do."""
-    names = await Ollama.get_models_async(state.api_base, timeout=state.timeout)
-    if names:
-        return Ollama.default_model or names[0]
-    root = Ollama.server_address(state.api_base).root
-    raise ModelNotFoundError(
-        f"no model given (-m) and the server at {root} has none installed: pull one first "
-        "(ollama pull llama3.2, or ollama-provider pull llama3.2) or pass -m NAME",
-        url=root,
-        model="",
-        available=[],
-        status=None,
-    )
+    """The server's first model (the library's rule); none installed raises its error."""
+    return await Ollama.first_model(state.api_base, timeout=state.timeout)
 
 
 def one_shot(
@@ -300,7 +289,7 @@ def interactive(
     name = model or run(default_model(state))
     session = Session(state, name, system, params, show_reasoning)
     prompt: PromptSession[str] = PromptSession(history=_history())
-    root = Ollama.server_address(state.api_base).root
+    root = state.api_base.root
     session.say(f"chatting with {name} at {root}; /help for commands, /exit or Ctrl-D to leave")
     while True:
         try:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .. import InvalidHostError, ProviderError
+from .. import Ollama, ProviderError, ServerAddress
 
 __all__ = [
     "EXIT_ERROR",
@@ -42,9 +42,11 @@ class Settings:
     stdout_partial: bool = False
 
     @property
-    def api_base(self) -> str | None:
-        """``--host`` as the library's ``api_base``; None lets it read OLLAMA_HOST/OLLAMA_PORT."""
-        return self.host if self.host and self.host.strip() else None
+    def api_base(self) -> ServerAddress:
+        """The server, resolved once by the library: ``--host`` (so named in its messages),
+        else OLLAMA_HOST/OLLAMA_PORT. An invalid value raises InvalidHostError."""
+        host = self.host if self.host and self.host.strip() else None
+        return Ollama.server_address(host, setting="--host")
 
 
 def settings() -> Settings:
@@ -67,11 +69,11 @@ def write_out(state: Settings, text: str) -> None:
     state.stdout_partial = not text.endswith("\n")
 
 
-def error_text(exc: BaseException, state: Settings) -> str:
-    """The library's one-line message, with its ``api_base`` wording put in CLI terms."""
-    message = " ".join(str(exc).split()) or type(exc).__name__
-    if isinstance(exc, ProviderError) and state.api_base is not None:
-        if isinstance(exc, InvalidHostError) and message.startswith("api_base="):
-            message = "--host " + message[len("api_base=") :]
-        message = message.replace("(api_base)", "(--host)")
-    return message.replace("(or api_base)", "(or --host)")
+def error_text(exc: BaseException, state: Settings | None = None) -> str:
+    """One line for an error: the library's words for a command-line user."""
+    if isinstance(exc, ProviderError):
+        from .._wording import CLI, describe
+
+        words = describe(exc, CLI)
+        return f"{words.message} {words.advice}".strip()
+    return " ".join(str(exc).split()) or type(exc).__name__

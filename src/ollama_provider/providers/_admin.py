@@ -2,115 +2,175 @@
 
 Each operation is async (``await Ollama.show(...)``, ``async for p in Ollama.pull(...)``)
 and has a sync form with a ``_sync`` suffix, written on top of it. Results are
-typed (``_models``), never raw dicts; a 404 about the model raises
-``ModelNotFoundError`` and a failure line inside a pull raises ``ResponseStatusError``.
+typed (``_model_records``), never raw dicts; a 404 about the model raises
+``ModelNotFoundError``; a pull that reports a failure, or ends before ``success``,
+raises.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._errors import ProviderError
-from .._models import ModelInfo, PullProgress, RunningModel, ShowResult
-from .._params import CONNECTION_PARAMS, check_model_name, reject_unknown
-from .._settings import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
+from .._errors import Action, ModelNotFoundError, Reason, StreamInterruptedError
+from .._model_records import ModelInfo, PullProgress, RunningModel, ShowResult
+from .._params import check_model_name
+from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
 
 if TYPE_CHECKING:
-    from .._exchange import Endpoint
+    from .._endpoint import Endpoint
+    from .openai_api import Base
 
 __all__ = ["ModelAdmin"]
 
 T = TypeVar("T")
-_ALLOWED = CONNECTION_PARAMS - {"extra_body", "max_line_size"}
 
 
 class ModelAdmin:
-    """Mixed into ``Ollama``; relies on its ``_address`` and ``_endpoint``.
+    """Mixed into ``Ollama``; relies on its ``_endpoint`` and ``_kind``.
 
     Every method takes ``api_base`` (as the chat methods do) and the options
-    ``api_key``, ``timeout``, ``headers``, ``proxy``, ``verify``, ``transport``.
+    ``api_key``, ``timeout``, ``headers``, ``proxy``, ``verify``.
     """
 
     @classmethod
-    def _admin_endpoint(
-        cls, api_base: str | None, options: dict[str, Any], where: str
-    ) -> tuple[Endpoint, Any]:
-        reject_unknown(options, _ALLOWED | {"api_key", "timeout"}, where)
-        connection = dict(options)
-        api_key = connection.pop("api_key", None)
-        timeout = connection.pop("timeout", None)
-        address = cls._address(api_base)  # type: ignore[attr-defined]
-        endpoint: Endpoint = cls._endpoint(address, api_key, connection)  # type: ignore[attr-defined]
-        return endpoint, timeout
+    def _admin(
+        cls,
+        api_base: Base,
+        api_key: str | None,
+        headers: Mapping[str, str] | None,
+        proxy: str | bool | None,
+        verify: bool | str,
+    ) -> Endpoint:
+        connection = {"headers": headers, "proxy": proxy, "verify": verify}
+        endpoint: Endpoint = cls._endpoint(api_base, api_key, connection)  # type: ignore[attr-defined]
+        return endpoint
 
     @classmethod
     async def _call(
         cls,
+        action: Action,
         method: str,
         path: str,
         body: object,
-        api_base: str | None,
+        api_base: Base,
         options: dict[str, Any],
         *,
         model: str | None = None,
         wait: Timeout = DEFAULT_TIMEOUT,
     ) -> Any:
-        from .._exchange import fetch_json
+        from .._requests import fetch_json
 
-        endpoint, timeout = cls._admin_endpoint(api_base, options, path)
-        return await fetch_json(
-            endpoint, method, path, Timeout.of(timeout, wait), body, model=model
-        )
+        timeout = options.pop("timeout", None)
+        endpoint = cls._admin(api_base, **options)
+        try:
+            return await fetch_json(
+                endpoint, method, path, Timeout.of(timeout, wait), body, action=action, model=model
+            )
+        except ModelNotFoundError as error:
+            missing = error
+        from .._catalog import available
+
+        missing.available = await available(endpoint, cls._kind()) or []  # type: ignore[attr-defined]
+        raise missing
 
     @classmethod
-    async def list_models(cls, api_base: str | None = None, **options: Any) -> list[ModelInfo]:
-        """Installed models with their details (``GET /api/tags``), in the server's order."""
-        data = await cls._call("GET", "/api/tags", None, api_base, options)
-        return [ModelInfo.parse(m) for m in _entries(data, "models", "/api/tags")]
+    async def list_models(
+        cls,
+        api_base: Base = None,
+        *,
+        api_key: str | None = None,
+        timeout: float | Timeout | None = None,
+        headers: Mapping[str, str] | None = None,
+        proxy: str | bool | None = None,
+        verify: bool | str = True,
+    ) -> list[ModelInfo]:
+        """Installed models with their details (``GET /api/tags``), in the server's order.
+
+        A server without ``/api/tags`` (llama.cpp, vLLM) is asked ``GET /v1/models``:
+        its models come back with their names only.
+        """
+        from .._catalog import model_records
+
+        endpoint = cls._admin(api_base, api_key, headers, proxy, verify)
+        return await model_records(endpoint, cls._kind(), Timeout.of(timeout, DEFAULT_TIMEOUT))  # type: ignore[attr-defined]
 
     @classmethod
     async def pull(
-        cls, model: str, api_base: str | None = None, *, insecure: bool = False, **options: Any
+        cls,
+        model: str,
+        api_base: Base = None,
+        *,
+        insecure: bool = False,
+        api_key: str | None = None,
+        timeout: float | Timeout | None = None,
+        headers: Mapping[str, str] | None = None,
+        proxy: str | bool | None = None,
+        verify: bool | str = True,
     ) -> AsyncIterator[PullProgress]:
-        """Download a model: progress lines as they come; a failure line raises."""
-        from .._exchange import ndjson_objects
+        """Download a model: progress lines as they come. A failure line raises; so does
+        an answer that ends before ``success`` (the model would not be usable)."""
+        from .._requests import ndjson_objects
 
         name = _model(model)
-        endpoint, timeout = cls._admin_endpoint(api_base, options, "/api/pull")
+        endpoint = cls._admin(api_base, api_key, headers, proxy, verify)
         body = {"model": name, "stream": True, **({"insecure": True} if insecure else {})}
-        lines = ndjson_objects(endpoint, "/api/pull", body, Timeout.of(timeout, CHAT_TIMEOUT))
-        async for line in lines:
-            yield PullProgress.parse(line)
+        wait = Timeout.of(timeout, CHAT_TIMEOUT)
+        last = ""
+        async for line in ndjson_objects(endpoint, "/api/pull", body, wait, Action.PULL):
+            progress = PullProgress.parse(line)
+            last = progress.status
+            yield progress
+        if last != "success":
+            error = StreamInterruptedError(
+                reason=Reason.UNFINISHED, detail=last, url=endpoint.base + "/api/pull"
+            )
+            raise endpoint.annotate(error, Action.PULL)
 
     @classmethod
-    async def show(cls, model: str, api_base: str | None = None, **options: Any) -> ShowResult:
+    async def show(cls, model: str, api_base: Base = None, **options: Any) -> ShowResult:
         """Details, parameters, context length and capabilities of one model."""
+        from .._requests import wrong_shape
+
         name = _model(model)
-        data = await cls._call("POST", "/api/show", {"model": name}, api_base, options, model=name)
+        data = await cls._call(
+            Action.SHOW, "POST", "/api/show", {"model": name}, api_base, _options(options),
+            model=name,
+        )  # fmt: skip
         if not isinstance(data, dict):
-            raise ProviderError("/api/show did not answer with an object")
+            endpoint = cls._admin(api_base, **_connection(options))
+            raise wrong_shape(endpoint, "/api/show", Action.SHOW, "a model's details", data)
         return ShowResult.parse(name, data)
 
     @classmethod
-    async def ps(cls, api_base: str | None = None, **options: Any) -> list[RunningModel]:
+    async def ps(cls, api_base: Base = None, **options: Any) -> list[RunningModel]:
         """Models loaded in memory, with their size and when they unload."""
-        data = await cls._call("GET", "/api/ps", None, api_base, options)
-        return [RunningModel.parse(m) for m in _entries(data, "models", "/api/ps")]
+        data = await cls._call(Action.LIST, "GET", "/api/ps", None, api_base, _options(options))
+        if not isinstance(data, dict) or "models" not in data:
+            from .._requests import wrong_shape
+
+            endpoint = cls._admin(api_base, **_connection(options))
+            raise wrong_shape(endpoint, "/api/ps", Action.LIST, "a model list", data)
+        return [RunningModel.parse(m) for m in data["models"] or [] if isinstance(m, dict)]
 
     @classmethod
-    async def version(cls, api_base: str | None = None, **options: Any) -> str:
+    async def version(cls, api_base: Base = None, **options: Any) -> str:
         """The server's version (``GET /api/version``)."""
-        data = await cls._call("GET", "/api/version", None, api_base, options)
+        data = await cls._call(
+            Action.OTHER, "GET", "/api/version", None, api_base, _options(options)
+        )
         if not isinstance(data, dict) or not isinstance(data.get("version"), str):
-            raise ProviderError("/api/version did not answer with a version")
+            from .._requests import wrong_shape
+
+            endpoint = cls._admin(api_base, **_connection(options))
+            raise wrong_shape(endpoint, "/api/version", Action.OTHER, "a version", data)
         return str(data["version"])
 
     @classmethod
     async def load(
         cls,
         model: str,
-        api_base: str | None = None,
+        api_base: Base = None,
         *,
         keep_alive: str | float | None = None,
         **options: Any,
@@ -120,58 +180,81 @@ class ModelAdmin:
         body: dict[str, Any] = {"model": name, "stream": False}
         if keep_alive is not None:
             body["keep_alive"] = keep_alive
+        action = Action.UNLOAD if keep_alive == 0 else Action.LOAD
         await cls._call(
-            "POST", "/api/generate", body, api_base, options, model=name, wait=CHAT_TIMEOUT
-        )
+            action, "POST", "/api/generate", body, api_base, _options(options), model=name,
+            wait=CHAT_TIMEOUT,
+        )  # fmt: skip
 
     @classmethod
-    async def unload(cls, model: str, api_base: str | None = None, **options: Any) -> None:
+    async def unload(cls, model: str, api_base: Base = None, **options: Any) -> None:
         """Unload a model from memory now (``keep_alive`` 0)."""
         await cls.load(model, api_base, keep_alive=0, **options)
 
     @classmethod
-    async def delete(cls, model: str, api_base: str | None = None, **options: Any) -> None:
+    async def delete(cls, model: str, api_base: Base = None, **options: Any) -> None:
         """Remove an installed model from the server's disk."""
         name = _model(model)
-        await cls._call("DELETE", "/api/delete", {"model": name}, api_base, options, model=name)
+        await cls._call(
+            Action.DELETE, "DELETE", "/api/delete", {"model": name}, api_base, _options(options),
+            model=name,
+        )  # fmt: skip
 
     # -- sync forms: the same calls, run on the sync portal ---------------------------
 
     @classmethod
-    def list_models_sync(cls, api_base: str | None = None, **options: Any) -> list[ModelInfo]:
+    def list_models_sync(cls, api_base: Base = None, **options: Any) -> list[ModelInfo]:
         return _run(cls.list_models(api_base, **options))
 
     @classmethod
-    def pull_sync(
-        cls, model: str, api_base: str | None = None, **options: Any
-    ) -> Iterator[PullProgress]:
+    def pull_sync(cls, model: str, api_base: Base = None, **options: Any) -> Iterator[PullProgress]:
         from .._sync import iterate
 
         return iterate(cls.pull(model, api_base, **options))
 
     @classmethod
-    def show_sync(cls, model: str, api_base: str | None = None, **options: Any) -> ShowResult:
+    def show_sync(cls, model: str, api_base: Base = None, **options: Any) -> ShowResult:
         return _run(cls.show(model, api_base, **options))
 
     @classmethod
-    def ps_sync(cls, api_base: str | None = None, **options: Any) -> list[RunningModel]:
+    def ps_sync(cls, api_base: Base = None, **options: Any) -> list[RunningModel]:
         return _run(cls.ps(api_base, **options))
 
     @classmethod
-    def version_sync(cls, api_base: str | None = None, **options: Any) -> str:
+    def version_sync(cls, api_base: Base = None, **options: Any) -> str:
         return _run(cls.version(api_base, **options))
 
     @classmethod
-    def load_sync(cls, model: str, api_base: str | None = None, **options: Any) -> None:
+    def load_sync(cls, model: str, api_base: Base = None, **options: Any) -> None:
         _run(cls.load(model, api_base, **options))
 
     @classmethod
-    def unload_sync(cls, model: str, api_base: str | None = None, **options: Any) -> None:
+    def unload_sync(cls, model: str, api_base: Base = None, **options: Any) -> None:
         _run(cls.unload(model, api_base, **options))
 
     @classmethod
-    def delete_sync(cls, model: str, api_base: str | None = None, **options: Any) -> None:
+    def delete_sync(cls, model: str, api_base: Base = None, **options: Any) -> None:
         _run(cls.delete(model, api_base, **options))
+
+
+_CONNECTION = ("api_key", "headers", "proxy", "verify")
+
+
+def _options(options: dict[str, Any]) -> dict[str, Any]:
+    """The keyword options of a management call, checked: connection settings and timeout."""
+    unknown = sorted(set(options) - {*_CONNECTION, "timeout"})
+    if unknown:
+        names = ", ".join(repr(n) for n in unknown)
+        raise TypeError(
+            f"unexpected keyword argument(s) {names}; accepted: {', '.join(_CONNECTION)}, timeout"
+        )
+    return {"api_key": None, "headers": None, "proxy": None, "verify": True, **options}
+
+
+def _connection(options: dict[str, Any]) -> dict[str, Any]:
+    checked = _options(options)
+    checked.pop("timeout", None)
+    return checked
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -185,9 +268,3 @@ def _model(model: object) -> str:
     if not name:
         raise ValueError("a model name is required, e.g. 'llama3.2'")
     return name
-
-
-def _entries(data: object, key: str, where: str) -> list[dict[str, Any]]:
-    if not isinstance(data, dict) or key not in data:
-        raise ProviderError(f"{where} did not answer with a model list: is this Ollama?")
-    return [entry for entry in data[key] or [] if isinstance(entry, dict)]

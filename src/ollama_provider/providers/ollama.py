@@ -1,7 +1,7 @@
 """The Ollama provider: the OpenAI-compatible base, pointed at a local Ollama server.
 
 The server comes from ``api_base`` (a trailing ``/v1`` is dropped) or from
-``OLLAMA_HOST``/``OLLAMA_PORT`` (see ``_hosts``). Chats go through Ollama's
+``OLLAMA_HOST``/``OLLAMA_PORT`` (see ``_address``). Chats go through Ollama's
 ``/v1`` layer, except when a call passes Ollama-only options (``keep_alive``,
 ``options``, ``think``, ``format``), which that layer would ignore: those go
 to the native ``/api/chat`` and yield the very same events. Model management
@@ -11,32 +11,28 @@ to the native ``/api/chat`` and yield the very same events. Model management
 from __future__ import annotations
 
 import functools
-import logging
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .._errors import ProviderError, ResponseStatusError
-from .._hosts import ServerAddress, resolve_ollama
+from .._address import ServerAddress, resolve_ollama
 from .._params import BODY_PARAMS, CONNECTION_PARAMS, NATIVE_PARAMS, native_body, openai_body
-from .._settings import Timeout
 from ._admin import ModelAdmin
-from .openai_api import OpenaiAPI, _model_ids
+from .openai_api import OpenaiAPI
 
 if TYPE_CHECKING:
-    from .._exchange import Endpoint
+    from .._catalog import ServerKind
 
 __all__ = ["Ollama"]
 
 
 @functools.lru_cache(maxsize=64)
-def _resolve(api_base: str | None, host: str | None, port: str | None) -> ServerAddress:
+def _resolve(
+    api_base: str | None, host: str | None, port: str | None, setting: str
+) -> ServerAddress:
     """The host rules are pure: the same inputs need not be parsed twice."""
     environment = {k: v for k, v in (("OLLAMA_HOST", host), ("OLLAMA_PORT", port)) if v is not None}
-    return resolve_ollama(api_base, environment)
-
-
-logger = logging.getLogger("ollama_provider")
+    return resolve_ollama(api_base, environment, setting=setting)
 
 
 class Ollama(ModelAdmin, OpenaiAPI):
@@ -54,56 +50,15 @@ class Ollama(ModelAdmin, OpenaiAPI):
     _chat_params: ClassVar[frozenset[str]] = BODY_PARAMS | CONNECTION_PARAMS | NATIVE_PARAMS
 
     @classmethod
-    def _address(cls, api_base: str | None) -> ServerAddress:
+    def _kind(cls) -> ServerKind:
+        from .._catalog import ServerKind
+
+        return ServerKind.OLLAMA
+
+    @classmethod
+    def _resolve(cls, api_base: str | None, setting: str) -> ServerAddress:
         environ = os.environ
-        return _resolve(api_base, environ.get("OLLAMA_HOST"), environ.get("OLLAMA_PORT"))
-
-    @classmethod
-    def _advice(cls) -> str:
-        return (
-            "Is Ollama running? Start it with `ollama serve`, or point OLLAMA_HOST "
-            "(or api_base) at the server."
-        )
-
-    @classmethod
-    def server_address(cls, api_base: str | None = None) -> ServerAddress:
-        """Where calls would go now, and how that was derived (for diagnostics)."""
-        return cls._address(api_base)
-
-    @classmethod
-    def get_models(
-        cls, api_base: str | None = None, *, refresh: bool = False, **kwargs: Any
-    ) -> list[str]:
-        """Installed model names from ``GET /api/tags``, in the server's order; cached per server.
-
-        Sets ``Ollama.models`` and ``Ollama.default_model`` (the first, or ""). A server
-        without ``/api/tags`` (llama.cpp, LM Studio, vLLM) is asked ``GET /v1/models``.
-        """
-        return super().get_models(api_base, refresh=refresh, **kwargs)
-
-    @classmethod
-    async def _fetch_models(cls, endpoint: Endpoint, timeout: Timeout) -> list[str]:
-        from .._exchange import fetch_json
-
-        try:
-            data = await fetch_json(endpoint, "GET", "/api/tags", timeout)
-        except ResponseStatusError as exc:
-            if exc.status != 404:
-                raise
-            logger.debug("%s/api/tags answered 404: asking /v1/models", endpoint.base)
-            return _model_ids(
-                await fetch_json(endpoint, "GET", "/v1/models", timeout), endpoint.base
-            )
-        if not isinstance(data, dict) or "models" not in data:
-            raise ProviderError(
-                f"{endpoint.base}/api/tags did not answer with a model list: is this Ollama?",
-                url=endpoint.base + "/api/tags",
-            )
-        names = []
-        for entry in data["models"] or []:
-            if isinstance(entry, dict) and (entry.get("name") or entry.get("model")):
-                names.append(str(entry.get("name") or entry.get("model")))
-        return names
+        return _resolve(api_base, environ.get("OLLAMA_HOST"), environ.get("OLLAMA_PORT"), setting)
 
     @classmethod
     def _route(
@@ -122,8 +77,5 @@ class Ollama(ModelAdmin, OpenaiAPI):
             return "/api/chat", body, True
         from .._messages import openai_messages
 
-        return (
-            "/v1/chat/completions",
-            openai_body(model, openai_messages(messages), stream, params, extra_body),
-            False,
-        )
+        body = openai_body(model, openai_messages(messages), stream, params, extra_body)
+        return "/v1/chat/completions", body, False

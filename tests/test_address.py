@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ollama_provider import InvalidHostError
-from ollama_provider._hosts import parse_base_url, resolve_ollama
+from ollama_provider import InvalidHostError, ServerAddress, Source
+from ollama_provider._address import Note, parse_base_url, resolve_ollama
 
 TABLE = [
     # (OLLAMA_HOST, OLLAMA_PORT, expected root)
@@ -48,14 +48,17 @@ def test_table(host: str | None, port: str | None, expected: str) -> None:
         env["OLLAMA_PORT"] = port
     address = resolve_ollama(None, env)
     assert address.root == expected
-    assert address.openai_base == expected + "/v1"
+    parts = urlsplit(expected)
+    assert (address.scheme, address.port) == (parts.scheme, parts.port)
+    assert address.root == f"{address.scheme}://{address.host}:{address.port}{address.path}"
 
 
 def test_credentials_become_basic_auth_and_never_show() -> None:
     address = resolve_ollama(None, {"OLLAMA_HOST": "http://us%40er:p%3Aw@host:1234"})
     assert (address.username, address.password) == ("us@er", "p:w")
     assert "p:w" not in repr(address) and "p%3Aw" not in repr(address)
-    assert "credentials" in " ".join(address.notes)
+    assert Note.CREDENTIALS in address.notes
+    assert address.shown == "http://***@host:1234"
 
 
 @pytest.mark.parametrize(
@@ -73,7 +76,29 @@ def test_credentials_become_basic_auth_and_never_show() -> None:
 def test_api_base_wins_and_loses_only_a_trailing_v1(api_base: str, expected: str) -> None:
     address = resolve_ollama(api_base, {"OLLAMA_HOST": "elsewhere:1", "OLLAMA_PORT": "2"})
     assert address.root == expected
-    assert address.source == "api_base"
+    assert address.source is Source.ARGUMENT and address.setting == "api_base"
+
+
+def test_the_caller_names_its_setting() -> None:
+    address = resolve_ollama("h:1", {}, setting="--host")
+    assert (address.source, address.setting) == (Source.ARGUMENT, "--host")
+    with pytest.raises(InvalidHostError) as info:
+        resolve_ollama("h:x", {}, setting="--host")
+    assert info.value.setting == "--host" and str(info.value).startswith("--host='h:x'")
+
+
+@pytest.mark.parametrize(
+    ("env", "source", "setting"),
+    [
+        ({}, Source.DEFAULT, "OLLAMA_HOST"),
+        ({"OLLAMA_PORT": "5000"}, Source.OLLAMA_PORT, "OLLAMA_PORT"),
+        ({"OLLAMA_HOST": "h"}, Source.OLLAMA_HOST, "OLLAMA_HOST"),
+    ],
+)
+def test_where_an_address_came_from(env: dict[str, str], source: Source, setting: str) -> None:
+    address = resolve_ollama(None, env)
+    assert isinstance(address, ServerAddress)
+    assert (address.source, address.setting) == (source, setting)
 
 
 @pytest.mark.parametrize(
