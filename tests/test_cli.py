@@ -268,6 +268,49 @@ def test_chat_empty_stdin_is_bad_usage(fake_ollama: FakeOllama) -> None:
     assert fake_ollama.count("/v1/chat/completions") == 0
 
 
+def test_chat_with_stdin_closed_is_bad_usage(fake_ollama: FakeOllama) -> None:
+    proc = subprocess.run(
+        [*PYTHON_M, "chat", "-m", "llama3.2"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=cli_env(fake_ollama.url),
+        preexec_fn=lambda: os.close(0),
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr.endswith(
+        "Error: no prompt, and stdin is closed: give PROMPT as an argument\n"
+    )
+    assert "Traceback" not in proc.stderr
+
+
+def test_chat_stdin_that_is_not_utf8_is_bad_usage(fake_ollama: FakeOllama) -> None:
+    proc = subprocess.run(
+        [*PYTHON_M, "chat", "-m", "llama3.2"],
+        check=False,
+        capture_output=True,
+        input=b"caf\xe9",
+        env=cli_env(fake_ollama.url),
+        timeout=60,
+    )
+    assert proc.returncode == 2 and b"Traceback" not in proc.stderr
+    assert b"stdin is not UTF-8 text (byte 0xe9 at position 3)" in proc.stderr
+    assert fake_ollama.server.count() == 0
+
+
+def test_an_answer_the_terminal_encoding_cannot_hold_is_not_cut(fake_ollama: FakeOllama) -> None:
+    proc = subprocess.run(
+        [*PYTHON_M, "chat", "-m", "llama3.2", "say: café 日本 end"],
+        check=False,
+        capture_output=True,
+        env=cli_env(fake_ollama.url, PYTHONIOENCODING="latin-1"),
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode("latin-1") == "café ?? end\n"
+
+
 def test_chat_no_stream(fake_ollama: FakeOllama) -> None:
     out = ok(run_cli("chat", "-m", "llama3.2", "--no-stream", "hi", host=fake_ollama.url))
     assert out == "Hello! How can I help you today?\n"

@@ -62,6 +62,7 @@ logger = logging.getLogger("ollama_provider")
 _READ_BUFFER = 1 << 18  # bytes aiohttp may buffer per response before pausing the socket
 _DRAIN_GRACE = 0.1  # after a complete answer, how long its end may take before the socket closes
 _NOT_HTTP = re.compile(r"b(['\"])(.{0,80})")
+_NOT_HTTP_WORDS = re.compile(r"status line|Expected HTTP/")  # aiohttp 3.11+ and 3.10
 
 
 class TransportCause(Exception):
@@ -171,7 +172,7 @@ def _reason(exc: BaseException) -> Reason:
         refused = isinstance(os_error, ConnectionRefusedError)
         return Reason.REFUSED if refused else Reason.OTHER
     if isinstance(exc, aiohttp.ClientResponseError):
-        return Reason.NOT_HTTP if "status line" in str(exc.message) else Reason.OTHER
+        return Reason.NOT_HTTP if _NOT_HTTP_WORDS.search(str(exc.message)) else Reason.OTHER
     if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, OSError)):
         return Reason.CLOSED
     return Reason.OTHER

@@ -20,6 +20,11 @@ __all__ = ["cli", "main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
+    for stream in (sys.stdout, sys.stderr):
+        # An answer the terminal's encoding cannot hold shows replacement marks, not a crash.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
     try:
         code = cli.main(args=argv, standalone_mode=False)
     except click.exceptions.Abort:  # Ctrl-C outside a verb (click has printed a newline)

@@ -19,6 +19,7 @@ from ._common import (
     EXIT_USAGE,
     Settings,
     error_text,
+    read_stdin,
     run,
     settings,
 )
@@ -176,8 +177,10 @@ def chat(
         if value is not None:
             params[key] = value
     text = " ".join(prompt)
+    if not text and sys.stdin is None:
+        raise click.UsageError("no prompt, and stdin is closed: give PROMPT as an argument")
     if not text and not sys.stdin.isatty():
-        text = sys.stdin.read()
+        text = read_stdin()
         if not text.strip():
             raise click.UsageError("no prompt: stdin was empty (give PROMPT as an argument)")
     if not text:

@@ -20,6 +20,7 @@ __all__ = [
     "EXIT_USAGE",
     "Settings",
     "error_text",
+    "read_stdin",
     "run",
     "settings",
     "write_out",
@@ -77,3 +78,14 @@ def error_text(exc: BaseException, state: Settings | None = None) -> str:
         words = describe(exc, CLI)
         return f"{words.message} {words.advice}".strip()
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def read_stdin() -> str:
+    """All of stdin as text; bytes that are not UTF-8 are bad usage, not a traceback."""
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        byte = data[exc.start : exc.start + 1].hex()
+        reason = f"stdin is not UTF-8 text (byte 0x{byte} at position {exc.start})"
+    raise click.UsageError(f"{reason}: convert it first, e.g. with iconv -f latin1 -t utf-8")

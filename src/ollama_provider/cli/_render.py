@@ -219,31 +219,27 @@ def print_json(value: Any) -> None:
 
 
 class PullView:
-    """Pull progress on stderr: a bar per layer on a terminal, plain status lines otherwise."""
+    """Pull progress on stderr: a bar per layer on a terminal, plain status lines otherwise.
+
+    The screen reads top to bottom in the order things happened: the bars are
+    finished (at 100 %) and left in place before the status lines that follow
+    them ("verifying sha256 digest", "writing manifest") are printed below.
+    """
 
     def __init__(self) -> None:
         self.console = stderr_console()
         self.live = self.console.is_terminal
         self.status = ""
-        self._tasks: dict[str, TaskID] = {}
+        self._progress: Progress | None = None
+        self._tasks: dict[str, tuple[TaskID, int]] = {}
         self._done: set[str] = set()
         self._said: set[str] = set()
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=self.console,
-            disable=not self.live,
-        )
 
     def __enter__(self) -> PullView:
-        self._progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        self._finish_bars(complete=exc[0] is None)
 
     def update(self, line: PullProgress) -> None:
         self.status = line.status
@@ -251,22 +247,46 @@ class PullView:
             self._layer(line.digest, line.total, line.completed or 0)
         elif line.status and line.status != "success" and line.status not in self._said:
             self._said.add(line.status)
+            self._finish_bars(complete=True)
             self._say(line.status)
+
+    def _bars(self) -> Progress:
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+            )
+            self._progress.start()
+        return self._progress
+
+    def _finish_bars(self, *, complete: bool) -> None:
+        progress, self._progress = self._progress, None
+        if progress is None:
+            return
+        if complete:
+            for task, total in self._tasks.values():
+                progress.update(task, completed=total)
+        progress.stop()  # the last frame stays on the screen, above what follows
 
     def _layer(self, digest: str, total: int, completed: int) -> None:
         short = digest.removeprefix("sha256:")[:12]
-        task = self._tasks.get(digest)
-        if task is None:
-            task = self._progress.add_task(f"pulling {short}", total=total)
-            self._tasks[digest] = task
-        self._progress.update(task, completed=completed, total=total)
-        if not self.live and completed >= total and digest not in self._done:
+        if self.live:
+            progress = self._bars()
+            found = self._tasks.get(digest)
+            task = found[0] if found else progress.add_task(f"pulling {short}", total=total)
+            self._tasks[digest] = (task, total)
+            progress.update(task, completed=completed, total=total)
+        elif completed >= total and digest not in self._done:
             self._done.add(digest)
             self._say(f"pulling {short}: {human_size(total)}")
 
     def _say(self, text: str) -> None:
         if self.live:
-            self._progress.console.print(Text(text))
+            self.console.print(Text(text))
         else:
             sys.stderr.write(text + "\n")
             sys.stderr.flush()

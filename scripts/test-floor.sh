@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test suite against the oldest dependency versions pyproject.toml allows
+# (scripts/floor.txt), in .venv-floor. Run after scripts/test.sh (which lints and types).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python="${PYTHON:-python3}"
+if [ ! -x .venv-floor/bin/python ]; then
+  echo "[floor] creating .venv-floor with $("$python" --version)" >&2
+  "$python" -m venv .venv-floor
+fi
+echo "[floor] installing the oldest allowed dependencies (scripts/floor.txt)" >&2
+.venv-floor/bin/python -m pip install --quiet --disable-pip-version-check \
+  -c scripts/floor.txt -e ".[test]"
+.venv-floor/bin/python -m scripts.backends provision
+echo "[floor] pytest with $(.venv-floor/bin/python -c 'import aiohttp; print("aiohttp", aiohttp.__version__)')" >&2
+exec .venv-floor/bin/python -m pytest -p no:cacheprovider "$@"
