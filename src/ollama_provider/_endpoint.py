@@ -143,8 +143,8 @@ def _build(
     return Endpoint(address, server, redact, sent, choice, verify, default_transport(), identity)
 
 
-# Made once per distinct settings: building one costs ~20 µs, a small request's whole
-# parse about as much (bench/: 2,000 three-chunk streams, ~80 → ~30 µs over the plain loop).
+# Kept: without it a request costs ~22 µs more (of ~260 µs for a short stream on
+# loopback, measured with bench.server): the header checks, proxy rule and redactor.
 _endpoints: dict[tuple[Any, ...], Endpoint] = {}
 
 
