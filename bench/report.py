@@ -93,6 +93,15 @@ def targets(res: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         )
     else:
         rows.append(("real backend tokens/s ≥ 0.98× plain loop", "skipped", None))
+    scaling = res.get("worst", {}).get("scaling")
+    if scaling is not None:
+        rows.append(
+            (
+                "tool-call fragments: time(2n) / time(n) ≤ 2.5 (linear)",
+                f"{scaling:.2f}",
+                scaling <= 2.5,
+            )
+        )
     reuse = res.get("reuse")
     if reuse:
         shown = ", ".join(f"{k}: {v}" for k, v in reuse.items() if k != "met")
@@ -335,6 +344,9 @@ def markdown(res: dict[str, Any], images: list[str]) -> str:
                 " and noisy.",
                 "",
             ]
+    from bench import worst
+
+    lines += worst.markdown(res.get("worst", {}))
     lines += ["## gpt4free", "", res.get("g4f", "not run"), ""]
     lines += [
         "## Method notes",

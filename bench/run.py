@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import backend, concurrency, g4f_client, imports, report, streams
+from bench import backend, concurrency, g4f_client, imports, report, streams, worst
 from bench.clients import Client
 from bench.common import REPO, ServerProcess, machine_info
 from bench.sdk_clients import ALL_CLIENTS
@@ -42,6 +42,8 @@ class Config:
     conc_rounds: int = 3
     backend_tokens: int = 256
     backend_rounds: int = 8
+    worst_fragments: int = 100_000
+    worst_rounds: int = 5
     command: str = "bash scripts/bench.sh"
     smoke_command: str = "bash scripts/bench.sh --smoke"
 
@@ -58,6 +60,8 @@ SMOKE = Config(
     conc_rounds=1,
     backend_tokens=16,
     backend_rounds=1,
+    worst_fragments=2000,
+    worst_rounds=1,
 )
 
 
@@ -102,7 +106,7 @@ def _load() -> str:
         return "unknown"
 
 
-SECTIONS = ("concurrency", "streams", "imports", "backend")
+SECTIONS = ("concurrency", "streams", "imports", "backend", "worst")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     if "imports" in wanted:
         g4f_python = str(g4f_client.venv_python()) if use_g4f else None
         run_section("imports", lambda: res.update(imports=imports.run(cfg.import_runs, g4f_python)))
+    if "worst" in wanted:
+        run_section(
+            "worst", lambda: res.update(worst=worst.run(cfg.worst_fragments, cfg.worst_rounds))
+        )
     if "backend" in wanted:
         if args.no_backend:
             res["backend"] = {"skipped": "left out (--no-backend)"}
