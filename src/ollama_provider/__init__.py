@@ -22,8 +22,25 @@ from ._errors import (
     ServerUnreachableError,
     StreamInterruptedError,
 )
-from ._events import FinishReason, Reasoning, StreamEvent, ToolCalls, Usage
-from ._model_records import ModelDetails, ModelInfo, PullProgress, RunningModel, ShowResult
+from ._events import (
+    Context,
+    FinishReason,
+    Logprobs,
+    Reasoning,
+    StreamEvent,
+    TokenLogprob,
+    ToolCalls,
+    Usage,
+)
+from ._model_records import (
+    ModelDetails,
+    ModelInfo,
+    Progress,
+    PullProgress,
+    RunningModel,
+    ShowResult,
+)
+from ._results import Embeddings, WebPage, WebSearchResult
 from ._timeout import Timeout
 from ._types import AsyncResult, Messages, StreamItem
 from ._version import __version__
@@ -38,14 +55,18 @@ __all__ = [
     "AsyncResult",
     "BadResponseError",
     "Client",
+    "Context",
+    "Embeddings",
     "FinishReason",
     "InvalidHostError",
+    "Logprobs",
     "Messages",
     "ModelDetails",
     "ModelInfo",
     "ModelNotFoundError",
     "Ollama",
     "OpenaiAPI",
+    "Progress",
     "ProviderError",
     "ProviderTimeoutError",
     "PullProgress",
@@ -60,8 +81,11 @@ __all__ = [
     "StreamInterruptedError",
     "StreamItem",
     "Timeout",
+    "TokenLogprob",
     "ToolCalls",
     "Usage",
+    "WebPage",
+    "WebSearchResult",
     "__version__",
     "aclose",
     "arun_tool_calls",

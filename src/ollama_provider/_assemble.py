@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from ._decode import DEFAULT_MAX_LINE, DecodeError, ErrorFieldError, NDJSONDecoder, SSEDecoder
-from ._events import FinishReason, Reasoning, ToolCalls, Usage
+from ._events import Context, FinishReason, Logprobs, Reasoning, TokenLogprob, ToolCalls, Usage
 
 __all__ = ["ChatAssembler", "ServerStreamError", "UnexpectedAnswerError", "error_text"]
 
@@ -96,6 +96,26 @@ def _usage(usage: dict[str, Any]) -> Usage:
     completion = _count(usage.get("completion_tokens"))
     total = usage.get("total_tokens")
     return Usage(prompt, completion, _count(total) if total is not None else prompt + completion)
+
+
+def _token(entry: Any) -> TokenLogprob:
+    raw = entry.get("bytes")
+    top = entry.get("top_logprobs") or ()
+    return TokenLogprob(
+        str(entry.get("token", "")),
+        float(entry.get("logprob", 0.0)),
+        tuple(raw) if isinstance(raw, list) else None,
+        tuple(_token(t) for t in top if isinstance(t, dict)),
+    )
+
+
+def _logprobs(entries: object) -> Logprobs | None:
+    """OpenAI's ``choice.logprobs.content`` or Ollama's native ``logprobs`` list."""
+    if isinstance(entries, dict):
+        entries = entries.get("content")
+    if not isinstance(entries, list) or not entries:
+        return None
+    return Logprobs(tuple(_token(e) for e in entries if isinstance(e, dict)))
 
 
 def _arguments(value: object) -> str:
@@ -288,21 +308,12 @@ class ChatAssembler:
             if message:
                 self._message(message, out)
             elif "response" in obj or "thinking" in obj:  # /api/generate
-                self._message(
-                    {"content": obj.get("response"), "thinking": obj.get("thinking")}, out
-                )
+                generated = {"content": obj.get("response"), "thinking": obj.get("thinking")}
+                self._message(generated, out)
+            if obj.get("logprobs"):
+                self._append(_logprobs(obj["logprobs"]), out)
             if obj.get("done"):
-                self._flush_tools(out)
-                reason = obj.get("done_reason") or "stop"
-                if reason == "stop" and self.saw_tools:
-                    reason = "tool_calls"  # what Ollama's /v1 layer reports for the same answer
-                out.append(FinishReason(str(reason)))
-                prompt, completion = (
-                    _count(obj.get("prompt_eval_count")),
-                    _count(obj.get("eval_count")),
-                )
-                out.append(Usage(prompt, completion, prompt + completion))
-                self.complete = self.exhausted = True
+                self._done(obj, out)
             return
         choices = obj.get("choices")
         if choices:
@@ -310,6 +321,10 @@ class ChatAssembler:
             message = choice.get("delta") or choice.get("message")
             if message:
                 self._message(message, out)
+            elif choice.get("text"):  # /completions
+                self._message({"content": choice["text"]}, out)
+            if choice.get("logprobs"):
+                self._append(_logprobs(choice["logprobs"]), out)
             reason = choice.get("finish_reason")
             if reason:
                 self._flush_tools(out)
@@ -317,7 +332,28 @@ class ChatAssembler:
                 self.complete = True
         usage = obj.get("usage")
         if usage:
-            out.append(_usage(usage))
+            counts = _usage(usage)
+            if counts.total_tokens or counts.prompt_tokens or counts.completion_tokens:
+                out.append(counts)  # Ollama's /v1/completions puts zeros on every chunk
+
+    @staticmethod
+    def _append(item: Item | None, out: list[Item]) -> None:
+        if item is not None:
+            out.append(item)
+
+    def _done(self, obj: dict[str, Any], out: list[Item]) -> None:
+        """Ollama's last native line: finish reason, counts, and /api/generate's context."""
+        self._flush_tools(out)
+        reason = obj.get("done_reason") or "stop"
+        if reason == "stop" and self.saw_tools:
+            reason = "tool_calls"  # what Ollama's /v1 layer reports for the same answer
+        out.append(FinishReason(str(reason)))
+        prompt, completion = _count(obj.get("prompt_eval_count")), _count(obj.get("eval_count"))
+        out.append(Usage(prompt, completion, prompt + completion))
+        context = obj.get("context")
+        if isinstance(context, list) and context:
+            out.append(Context(tuple(t for t in context if isinstance(t, int))))
+        self.complete = self.exhausted = True
 
 
 def _error_field_words(payload: bytes) -> str:

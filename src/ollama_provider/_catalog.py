@@ -21,7 +21,15 @@ from ._model_records import ModelInfo
 from ._requests import fetch_json, wrong_shape
 from ._timeout import Timeout
 
-__all__ = ["ServerKind", "available", "default_model", "model_names", "model_records", "reset"]
+__all__ = [
+    "ServerKind",
+    "available",
+    "default_model",
+    "loaded_context",
+    "model_names",
+    "model_records",
+    "reset",
+]
 
 logger = logging.getLogger("ollama_provider")
 _names: SingleFlightCache[list[str]] = SingleFlightCache()
@@ -98,3 +106,21 @@ async def available(endpoint: Endpoint, kind: ServerKind) -> list[str] | None:
         return await model_names(endpoint, kind, Timeout(5.0, 5.0, 5.0), refresh=True)
     except ProviderError:
         return None
+
+
+def _same_model(a: str, b: str) -> bool:
+    return (a if ":" in a else a + ":latest") == (b if ":" in b else b + ":latest")
+
+
+async def loaded_context(endpoint: Endpoint, model: str) -> int | None:
+    """The context window a loaded model runs with (``GET /api/ps``), or None."""
+    try:
+        data = await fetch_json(endpoint, "GET", "/api/ps", Timeout(5.0, 5.0, 5.0))
+    except ProviderError:
+        return None
+    entries = data.get("models") if isinstance(data, dict) else None
+    for entry in entries or []:
+        if isinstance(entry, dict) and _same_model(str(entry.get("name", "")), model):
+            context = entry.get("context_length")
+            return context if isinstance(context, int) and context > 0 else None
+    return None

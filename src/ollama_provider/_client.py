@@ -1,96 +1,197 @@
-"""An OpenAI-shaped client over any provider: ``client.chat.completions.create(...)``.
+"""An OpenAI-shaped client over any provider, so code written for openai-python ports unchanged.
 
-``AsyncClient`` is the implementation; ``Client`` runs it through the sync
-portal, so both behave identically. With ``stream=True`` the items of the
-provider's stream become ``ChatCompletionChunk`` objects; without, they are
-merged into one ``ChatCompletion`` (content, reasoning and tool calls).
+``client.chat.completions.create/parse``, ``client.completions.create``,
+``client.embeddings.create`` and ``client.models.list``, with openai-python's
+arguments and result shapes. ``AsyncClient`` is the implementation; ``Client``
+runs it through the sync portal, so both behave identically. Streams are
+iterators that also work as context managers (``with ... as stream:``).
+
+``base_url=`` (openai-python's name) talks to that OpenAI-compatible base as
+openai-python would (the ``OpenaiAPI`` provider, ``OPENAI_API_KEY`` when no key
+is given); ``api_base=`` with the default provider talks to Ollama.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator, Sequence
+from types import TracebackType
+from typing import Any, Generic, TypeVar
 
+from ._client_convert import chunk_of, completion_chunks, merge_chat, merge_completion, new_id
 from ._completion_types import (
     ChatCompletion,
     ChatCompletionChunk,
-    ChatCompletionMessage,
-    ChatCompletionMessageToolCall,
-    Choice,
-    ChoiceDelta,
-    ChoiceDeltaToolCall,
-    ChoiceDeltaToolCallFunction,
-    ChunkChoice,
-    CompletionUsage,
-    Function,
+    Completion,
+    CreateEmbeddingResponse,
+    Embedding,
+    EmbeddingUsage,
     Model,
     ModelsPage,
 )
-from ._errors import ProviderError
-from ._events import FinishReason, Reasoning, ToolCalls, Usage
 from .providers import Ollama, OpenaiAPI
+from .providers.openai_api import Base
 
-__all__ = ["AsyncClient", "Client"]
+__all__ = ["AsyncClient", "AsyncStream", "Client", "Stream"]
 
-
-def _new_id() -> str:
-    return "chatcmpl-" + os.urandom(12).hex()
-
-
-def _usage(item: Usage) -> CompletionUsage:
-    return CompletionUsage(item.prompt_tokens, item.completion_tokens, item.total_tokens)
+T = TypeVar("T")
+_CONNECTION = ("api_key", "headers", "proxy", "verify", "timeout")
 
 
-def _chunk(item: Any, id_: str, created: int, model: str, first: bool) -> ChatCompletionChunk:
-    role = "assistant" if first else None
-    if isinstance(item, str):
-        delta = ChoiceDelta(content=item, role=role)
-    elif isinstance(item, Reasoning):
-        delta = ChoiceDelta(reasoning=item.text, role=role)
-    elif isinstance(item, ToolCalls):
-        delta = ChoiceDelta(
-            role=role,
-            tool_calls=[
-                ChoiceDeltaToolCall(
-                    i,
-                    c["id"],
-                    ChoiceDeltaToolCallFunction(c["function"]["name"], c["function"]["arguments"]),
-                    c.get("type", "function"),
-                )
-                for i, c in enumerate(item.calls)
-            ],
+class AsyncStream(Generic[T]):
+    """An async iterator of chunks; ``async with`` (or ``close()``) ends it early."""
+
+    def __init__(self, chunks: AsyncIterator[T]) -> None:
+        self._chunks = chunks
+
+    def __aiter__(self) -> AsyncStream[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        return await self._chunks.__anext__()
+
+    async def close(self) -> None:
+        aclose = getattr(self._chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+    aclose = close  # as async generators spell it (the sync portal closes streams with it)
+
+    async def __aenter__(self) -> AsyncStream[T]:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+class Stream(Generic[T]):
+    """An iterator of chunks; ``with`` (or ``close()``) ends it early."""
+
+    def __init__(self, chunks: Iterator[T]) -> None:
+        self._chunks = chunks
+
+    def __iter__(self) -> Stream[T]:
+        return self
+
+    def __next__(self) -> T:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> Stream[T]:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncClient:
+    """``AsyncClient(provider=Ollama, api_base=None, api_key=None, *, base_url=None, ...)``.
+
+    ``headers``, ``proxy``, ``verify`` and ``timeout`` apply to every call.
+    """
+
+    def __init__(
+        self,
+        provider: type[OpenaiAPI] | None = None,
+        api_base: Base = None,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        **connection: Any,
+    ) -> None:
+        if base_url is not None and api_base is not None:
+            raise TypeError("pass api_base or base_url, not both")
+        if provider is None:
+            provider = OpenaiAPI if base_url is not None else Ollama
+        if provider is OpenaiAPI:  # as openai-python reads its environment
+            base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+            if api_key is None:
+                api_key = os.environ.get("OPENAI_API_KEY") or None
+        self.provider = provider
+        self.api_base: Base = api_base if api_base is not None else base_url
+        self._api_key = api_key
+        self._connection = connection
+        self.chat = _AsyncChat(self)
+        self.completions = _AsyncCompletions(self)
+        self.embeddings = _AsyncEmbeddings(self)
+        self.models = _AsyncModels(self)
+
+    @property
+    def base_url(self) -> str:
+        return self.provider.server_address(self.api_base).root
+
+    def options(self, **extra: Any) -> dict[str, Any]:
+        """The settings of every call, with this call's keyword arguments."""
+        key = {"api_key": self._api_key} if self._api_key is not None else {}
+        return {**self._connection, **key, **extra}
+
+    def connection(self) -> dict[str, Any]:
+        """The settings that apply to any request (not to a chat's body)."""
+        return {k: v for k, v in self.options().items() if k in _CONNECTION}
+
+    async def model_or_default(self, model: str) -> str:
+        if model:
+            return model
+        return await self.provider.first_model(self.api_base, **self.connection())
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(provider={self.provider.__name__}, api_base={self.api_base!r})"
         )
-    elif isinstance(item, FinishReason):
-        return ChatCompletionChunk(
-            id_, [ChunkChoice(0, ChoiceDelta(role=role), item.reason)], created, model
+
+
+class _AsyncChatCompletions:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def create(
+        self, *, model: str, messages: Sequence[Any], stream: bool = False, **params: Any
+    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
+        """As openai-python's: a ``ChatCompletion``, or with ``stream=True`` an ``AsyncStream``
+        of ``ChatCompletionChunk``. ``params`` are the provider's chat parameters
+        (``temperature``, ``max_tokens``, ``tools``, ``response_format``...)."""
+        client = self._client
+        model = await client.model_or_default(model)
+        items = client.provider.create_async_generator(
+            model, messages, client.api_base, stream=stream, **client.options(**params)
         )
-    elif isinstance(item, Usage):
-        return ChatCompletionChunk(id_, [], created, model, usage=_usage(item))
-    else:  # pragma: no cover - the provider yields only the types above
-        raise TypeError(f"unexpected stream item {item!r}")
-    return ChatCompletionChunk(id_, [ChunkChoice(0, delta)], created, model)
+        if stream:
+            return AsyncStream(_chunks(items, model))
+        return await merge_chat(items, model, params.get("response_format"))
+
+    async def parse(
+        self, *, model: str, messages: Sequence[Any], response_format: Any, **params: Any
+    ) -> ChatCompletion:
+        """As openai-python's ``parse``: ``choices[0].message.parsed`` is the answer as an
+        instance of the pydantic model (or a dict for a JSON schema)."""
+        result = await self.create(
+            model=model, messages=messages, response_format=response_format, **params
+        )
+        assert isinstance(result, ChatCompletion)
+        return result
 
 
-def _parse(content: str | None, response_format: Any) -> Any:
-    """The structured answer: a pydantic instance for a model class, a dict for a schema."""
-    if content is None or response_format is None:
-        return None
-    wants_model = isinstance(response_format, type) and hasattr(response_format, "model_validate")
-    is_schema = isinstance(response_format, dict) and response_format.get("type") != "text"
-    if not (wants_model or is_schema):
-        return None
-    import orjson
+async def _chunks(items: Any, model: str) -> AsyncIterator[ChatCompletionChunk]:
+    id_, first, created = new_id(), True, int(time.time())
+    async for item in items:
+        chunk = chunk_of(item, id_, created, model, first)
+        if chunk is not None:
+            first = False
+            yield chunk
 
-    try:
-        if wants_model:
-            return response_format.model_validate_json(content)
-        return orjson.loads(content)
-    except (orjson.JSONDecodeError, ValueError) as exc:
-        raise ProviderError(
-            f"the answer does not match the requested response_format: {exc}"
-        ) from exc
+
+class _AsyncChat:
+    def __init__(self, client: AsyncClient) -> None:
+        self.completions = _AsyncChatCompletions(client)
 
 
 class _AsyncCompletions:
@@ -98,63 +199,44 @@ class _AsyncCompletions:
         self._client = client
 
     async def create(
-        self, *, model: str, messages: Any, stream: bool = False, **params: Any
-    ) -> ChatCompletion | AsyncIterator[ChatCompletionChunk]:
-        """As openai-python's: a ``ChatCompletion``, or with ``stream=True`` an async iterator."""
+        self, *, model: str, prompt: str, stream: bool = False, **params: Any
+    ) -> Completion | AsyncStream[Completion]:
+        """As openai-python's ``completions.create``: text completion of ``prompt``
+        (``suffix``, ``max_tokens``, ``temperature``, ``seed``, ``stop``...)."""
         client = self._client
-        if not model:
-            models = await client.provider.get_models_async(client.api_base, **client.connection())
-            model = models[0] if models else ""
-        items = client.provider.create_async_generator(
-            model, messages, client.api_base, stream=stream, **client.auth(), **params
+        model = await client.model_or_default(model)
+        items = client.provider.generate(
+            model, prompt, stream=stream, api_base=client.api_base, **client.options(**params)
         )
         if stream:
-            return self._chunks(items, model)
-        return await self._merge(items, model, params.get("response_format"))
-
-    async def _chunks(self, items: Any, model: str) -> AsyncIterator[ChatCompletionChunk]:
-        id_, created, first = _new_id(), int(time.time()), True
-        async for item in items:
-            yield _chunk(item, id_, created, model, first)
-            first = False
-
-    async def _merge(self, items: Any, model: str, response_format: Any) -> ChatCompletion:
-        texts: list[str] = []
-        thoughts: list[str] = []
-        calls: list[ChatCompletionMessageToolCall] = []
-        finish: str | None = None
-        usage: CompletionUsage | None = None
-        async for item in items:
-            if isinstance(item, str):
-                texts.append(item)
-            elif isinstance(item, Reasoning):
-                thoughts.append(item.text)
-            elif isinstance(item, ToolCalls):
-                calls += [
-                    ChatCompletionMessageToolCall(
-                        c["id"], Function(c["function"]["name"], c["function"]["arguments"])
-                    )
-                    for c in item.calls
-                ]
-            elif isinstance(item, FinishReason):
-                finish = item.reason
-            elif isinstance(item, Usage):
-                usage = _usage(item)
-        content = "".join(texts) if texts or not calls else None
-        message = ChatCompletionMessage(
-            content,
-            reasoning="".join(thoughts) or None,
-            tool_calls=calls or None,
-            parsed=_parse(content, response_format),
-        )
-        return ChatCompletion(
-            _new_id(), [Choice(0, message, finish)], int(time.time()), model, usage=usage
-        )
+            return AsyncStream(completion_chunks(items, model))
+        return await merge_completion(items, model)
 
 
-class _AsyncChat:
+class _AsyncEmbeddings:
     def __init__(self, client: AsyncClient) -> None:
-        self.completions = _AsyncCompletions(client)
+        self._client = client
+
+    async def create(
+        self,
+        *,
+        model: str,
+        input: str | Sequence[str],
+        dimensions: int | None = None,
+        encoding_format: str | None = None,
+        **params: Any,
+    ) -> CreateEmbeddingResponse:
+        """As openai-python's ``embeddings.create``: ``data[i].embedding`` per input, in order."""
+        if encoding_format not in (None, "float"):
+            raise ValueError("encoding_format: only 'float' is supported")
+        client = self._client
+        options = {k: v for k, v in client.options(**params).items()}
+        if dimensions is not None:
+            options["dimensions"] = dimensions
+        result = await client.provider.embed(model, input, api_base=client.api_base, **options)
+        data = [Embedding(vector, i) for i, vector in enumerate(result.embeddings)]
+        usage = EmbeddingUsage(result.prompt_tokens, result.prompt_tokens)
+        return CreateEmbeddingResponse(data, result.model, usage)
 
 
 class _AsyncModels:
@@ -167,36 +249,46 @@ class _AsyncModels:
         return ModelsPage([Model(name) for name in names])
 
 
-class AsyncClient:
-    """``AsyncClient(provider=Ollama, api_base=None, api_key=None, **connection)``."""
+# -- the sync twin: the same calls, run on the sync portal ------------------------------
 
-    def __init__(
-        self,
-        provider: type[OpenaiAPI] = Ollama,
-        api_base: str | None = None,
-        api_key: str | None = None,
-        **connection: Any,
-    ) -> None:
-        self.provider = provider
-        self.api_base = api_base
-        self._api_key = api_key
-        self._connection = connection
-        self.chat = _AsyncChat(self)
-        self.models = _AsyncModels(self)
 
-    def auth(self) -> dict[str, Any]:
-        extra = {"api_key": self._api_key} if self._api_key is not None else {}
-        return {**self._connection, **extra}
+def _run(coro: Any) -> Any:
+    from ._sync import run
 
-    def connection(self) -> dict[str, Any]:
-        """The settings that apply to any request (not to a chat's body)."""
-        keep = ("api_key", "headers", "proxy", "verify", "timeout")
-        return {k: v for k, v in self.auth().items() if k in keep}
+    return run(coro)
 
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(provider={self.provider.__name__}, api_base={self.api_base!r})"
+
+class _ChatCompletions:
+    def __init__(self, inner: _AsyncChatCompletions) -> None:
+        self._inner = inner
+
+    def create(
+        self, *, model: str, messages: Sequence[Any], stream: bool = False, **params: Any
+    ) -> ChatCompletion | Stream[ChatCompletionChunk]:
+        """As openai-python's: a ``ChatCompletion``, or with ``stream=True`` a ``Stream``."""
+        result = _run(self._inner.create(model=model, messages=messages, stream=stream, **params))
+        return result if isinstance(result, ChatCompletion) else _sync_stream(result)
+
+    def parse(
+        self, *, model: str, messages: Sequence[Any], response_format: Any, **params: Any
+    ) -> ChatCompletion:
+        """As openai-python's ``parse``: ``choices[0].message.parsed`` holds the answer."""
+        coro = self._inner.parse(
+            model=model, messages=messages, response_format=response_format, **params
         )
+        result: ChatCompletion = _run(coro)
+        return result
+
+
+def _sync_stream(chunks: AsyncStream[T]) -> Stream[T]:
+    from ._sync import iterate
+
+    return Stream(iterate(chunks))
+
+
+class _Chat:
+    def __init__(self, inner: _AsyncChat) -> None:
+        self.completions = _ChatCompletions(inner.completions)
 
 
 class _Completions:
@@ -204,20 +296,29 @@ class _Completions:
         self._inner = inner
 
     def create(
-        self, *, model: str, messages: Any, stream: bool = False, **params: Any
-    ) -> ChatCompletion | Iterator[ChatCompletionChunk]:
-        """As openai-python's: a ``ChatCompletion``, or with ``stream=True`` an iterator."""
-        from ._sync import iterate, run
-
-        result = run(self._inner.create(model=model, messages=messages, stream=stream, **params))
-        if isinstance(result, ChatCompletion):
-            return result
-        return iterate(result)
+        self, *, model: str, prompt: str, stream: bool = False, **params: Any
+    ) -> Completion | Stream[Completion]:
+        """As openai-python's ``completions.create``."""
+        result = _run(self._inner.create(model=model, prompt=prompt, stream=stream, **params))
+        return result if isinstance(result, Completion) else _sync_stream(result)
 
 
-class _Chat:
-    def __init__(self, inner: _AsyncChat) -> None:
-        self.completions = _Completions(inner.completions)
+class _Embeddings:
+    def __init__(self, inner: _AsyncEmbeddings) -> None:
+        self._inner = inner
+
+    def create(
+        self,
+        *,
+        model: str,
+        input: str | Sequence[str],
+        **params: Any,
+    ) -> CreateEmbeddingResponse:
+        """As openai-python's ``embeddings.create``."""
+        result: CreateEmbeddingResponse = _run(
+            self._inner.create(model=model, input=input, **params)
+        )
+        return result
 
 
 class _Models:
@@ -225,9 +326,8 @@ class _Models:
         self._inner = inner
 
     def list(self) -> ModelsPage:
-        from ._sync import run
-
-        return run(self._inner.list())
+        result: ModelsPage = _run(self._inner.list())
+        return result
 
 
 class Client:
@@ -235,16 +335,25 @@ class Client:
 
     def __init__(
         self,
-        provider: type[OpenaiAPI] = Ollama,
-        api_base: str | None = None,
+        provider: type[OpenaiAPI] | None = None,
+        api_base: Base = None,
         api_key: str | None = None,
+        *,
+        base_url: str | None = None,
         **connection: Any,
     ) -> None:
-        inner = AsyncClient(provider, api_base, api_key, **connection)
-        self.provider = provider
-        self.api_base = api_base
+        inner = AsyncClient(provider, api_base, api_key, base_url=base_url, **connection)
+        self._inner = inner
+        self.provider = inner.provider
+        self.api_base = inner.api_base
         self.chat = _Chat(inner.chat)
+        self.completions = _Completions(inner.completions)
+        self.embeddings = _Embeddings(inner.embeddings)
         self.models = _Models(inner.models)
+
+    @property
+    def base_url(self) -> str:
+        return self._inner.base_url
 
     def __repr__(self) -> str:
         return f"Client(provider={self.provider.__name__}, api_base={self.api_base!r})"

@@ -1,13 +1,16 @@
-"""Objects shaped like openai-python's chat types, so code written for it ports by an import.
+"""Objects shaped like openai-python's, so code written for it ports by an import.
 
 Attribute names match openai-python's (``choices[0].message.content``,
-``choices[0].delta.content``, ``usage.prompt_tokens``, ...). They are plain
-slotted dataclasses; ``model_dump()`` gives the dict form.
+``choices[0].delta.content``, ``usage.prompt_tokens``, ``data[0].embedding``...).
+They are plain slotted dataclasses with openai-python's dump methods
+(``model_dump()``, ``model_dump_json()``, ``to_dict()``, ``to_json()``), and a
+``ChatCompletionMessage`` can go back into ``messages`` as it is.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,19 +23,50 @@ __all__ = [
     "ChoiceDelta",
     "ChoiceDeltaToolCall",
     "ChunkChoice",
+    "Completion",
+    "CompletionChoice",
     "CompletionUsage",
+    "CreateEmbeddingResponse",
+    "Embedding",
+    "EmbeddingUsage",
     "Function",
     "Model",
     "ModelsPage",
 ]
 
 
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
 class _Dump:
     __slots__ = ()
 
-    def model_dump(self) -> dict[str, Any]:
-        """The dict form, as openai-python's ``model_dump()``."""
-        return dataclasses.asdict(self)  # type: ignore[call-overload, no-any-return]
+    def model_dump(self, *, exclude_none: bool = False, **_: Any) -> dict[str, Any]:
+        """The dict form, as openai-python's (and pydantic's) ``model_dump()``."""
+        data: dict[str, Any] = dataclasses.asdict(self)  # type: ignore[call-overload]
+        return _drop_none(data) if exclude_none else data
+
+    def model_dump_json(
+        self, *, exclude_none: bool = False, indent: int | None = None, **_: Any
+    ) -> str:
+        return json.dumps(
+            self.model_dump(exclude_none=exclude_none),
+            indent=indent,
+            ensure_ascii=False,
+            default=str,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """openai-python's ``to_dict()``: the dict form without unset (None) fields."""
+        return self.model_dump(exclude_none=True)
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return self.model_dump_json(exclude_none=True, indent=indent)
 
 
 @dataclass(slots=True)
@@ -155,3 +189,47 @@ class ModelsPage(_Dump):
 
     def __len__(self) -> int:
         return len(self.data)
+
+
+@dataclass(slots=True)
+class Embedding(_Dump):
+    embedding: list[float]
+    index: int
+    object: str = "embedding"
+
+
+@dataclass(slots=True)
+class EmbeddingUsage(_Dump):
+    prompt_tokens: int
+    total_tokens: int
+
+
+@dataclass(slots=True)
+class CreateEmbeddingResponse(_Dump):
+    """``client.embeddings.create()``: ``data[i].embedding`` for each input, in order."""
+
+    data: list[Embedding]
+    model: str
+    usage: EmbeddingUsage
+    object: str = "list"
+
+
+@dataclass(slots=True)
+class CompletionChoice(_Dump):
+    index: int
+    text: str
+    finish_reason: str | None = None
+    logprobs: Any = None
+
+
+@dataclass(slots=True)
+class Completion(_Dump):
+    """``client.completions.create()`` (and each chunk of its stream)."""
+
+    id: str
+    choices: list[CompletionChoice]
+    created: int
+    model: str
+    object: str = "text_completion"
+    system_fingerprint: str | None = None
+    usage: CompletionUsage | None = None

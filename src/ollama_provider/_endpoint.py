@@ -15,7 +15,7 @@ import hmac
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from ._address import ServerAddress
 from ._errors import Action, ProviderError
@@ -25,7 +25,7 @@ from ._timeout import Timeout
 from ._transport import HTTPRequest, HTTPResponse, Transport, default_transport
 from ._version import __version__
 
-__all__ = ["Endpoint", "check_headers", "endpoint_for", "reset"]
+__all__ = ["Endpoint", "check_headers", "cloud_key", "endpoint_for", "reset"]
 
 _USER_AGENT = f"ollama-provider/{__version__}"
 _KEY = os.urandom(32)  # keys cache identities to this process: secrets are never kept plain
@@ -58,13 +58,14 @@ class Endpoint:
         method: str,
         path: str,
         timeout: Timeout,
-        body: bytes | None = None,
+        body: bytes | IO[bytes] | None = None,
         *,
         accept: str = "application/json",
+        content_type: str = "application/json",
     ) -> HTTPRequest:
         headers = {**self.headers, "Accept": accept}
         if body is not None:
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = content_type
         return HTTPRequest(
             method,
             self.address.root + path,
@@ -152,6 +153,14 @@ def reset() -> None:
     _endpoints.clear()
 
 
+def cloud_key(address: ServerAddress, server: str) -> str | None:
+    """``OLLAMA_API_KEY`` for a request to a remote Ollama (ollama.com, or one behind a
+    proxy), when no ``api_key`` was given. Never sent to a loopback server by itself."""
+    if server != "Ollama" or address.is_loopback:
+        return None
+    return os.environ.get("OLLAMA_API_KEY", "").strip() or None
+
+
 def endpoint_for(
     address: ServerAddress,
     server: str,
@@ -161,6 +170,8 @@ def endpoint_for(
     """The endpoint for these settings (``headers``, ``proxy``, ``verify`` in ``connection``)."""
     headers = connection.get("headers")
     proxy, verify = connection.get("proxy"), connection.get("verify", True)
+    if api_key is None:
+        api_key = cloud_key(address, server)
     try:
         key: tuple[Any, ...] | None = (
             address, server, api_key, tuple(headers.items()) if headers else None, proxy, verify,

@@ -58,6 +58,7 @@ class Reason(enum.Enum):
     HTML_PAGE = "html page"
     WRONG_SHAPE = "wrong shape"
     TOO_LARGE = "too large"
+    CUT_BY_LIMIT = "cut by the token limit"
     # a stream that stopped
     BROKE = "connection broke"
     ENDED_EARLY = "ended early"
@@ -67,6 +68,8 @@ class Reason(enum.Enum):
     UNFINISHED = "unfinished"
     # the address
     INVALID_HOST = "invalid host"
+    # the model cannot do what was asked ("does not support embeddings", "… tools")
+    UNSUPPORTED = "unsupported"
 
 
 class Phase(str, enum.Enum):
@@ -125,6 +128,7 @@ class ProviderError(Exception):
         self.action = action
         self.setting = setting
         self.server = server  # the provider's label ("Ollama"), for advice
+        self.inputs: range | None = None  # which inputs of a batched call failed
 
     @property
     def message(self) -> str:

@@ -9,7 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FinishReason", "Reasoning", "StreamEvent", "ToolCalls", "Usage"]
+__all__ = [
+    "Context",
+    "FinishReason",
+    "Logprobs",
+    "Reasoning",
+    "StreamEvent",
+    "TokenLogprob",
+    "ToolCalls",
+    "Usage",
+]
 
 
 class StreamEvent:
@@ -41,11 +50,40 @@ class ToolCalls(StreamEvent):
 
 @dataclass(frozen=True, slots=True)
 class Usage(StreamEvent):
-    """Token counts reported by the server at the end of a stream."""
+    """Token counts reported by the server at the end of a stream.
+
+    ``truncated`` is true when the prompt filled the whole context window, so
+    the server cut it (Ollama does so silently; a warning is logged too).
+    """
 
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """One token's log probability, and the likeliest alternatives when asked for."""
+
+    token: str
+    logprob: float
+    bytes: tuple[int, ...] | None = None
+    top_logprobs: tuple[TokenLogprob, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Logprobs(StreamEvent):
+    """Log probabilities of the tokens of the text just before it (``logprobs=True``)."""
+
+    tokens: tuple[TokenLogprob, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Context(StreamEvent):
+    """``/api/generate``'s conversation state: pass it as ``context=`` to continue."""
+
+    tokens: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["check_messages", "native_messages", "openai_messages"]
+__all__ = ["check_messages", "image_base64", "native_messages", "openai_messages"]
 
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -37,8 +37,33 @@ def _mime(data: bytes) -> str:
     return "application/octet-stream"
 
 
+# What a message sends; other fields of a message object (parsed, refusal...) stay home.
+_MESSAGE_KEYS = frozenset(
+    {"role", "content", "name", "tool_calls", "tool_call_id", "tool_name", "images", "thinking"}
+)
+
+
+def _as_mapping(message: object, i: int) -> Mapping[str, Any]:
+    """A message as a mapping: dicts as they are; a response's message object (this
+    library's, openai-python's, any pydantic model) through ``model_dump()``."""
+    if isinstance(message, Mapping):
+        return message
+    dump = getattr(message, "model_dump", None) or getattr(message, "to_dict", None)
+    if callable(dump):
+        try:
+            data = dump(exclude_none=True)
+        except TypeError:
+            data = dump()
+        if isinstance(data, Mapping):
+            return {k: v for k, v in data.items() if k in _MESSAGE_KEYS and v is not None}
+    raise TypeError(
+        f"messages[{i}] must be a dict (or a message object with model_dump()), "
+        f"not {type(message).__name__}"
+    )
+
+
 def check_messages(messages: object) -> list[Mapping[str, Any]]:
-    """A clear error for anything that is not a list of role-bearing message mappings."""
+    """A clear error for anything that is not a list of role-bearing messages."""
     if not isinstance(messages, (list, tuple)):
         raise TypeError(
             f"messages must be a list of dicts like {{'role': 'user', 'content': 'Hi'}}, "
@@ -46,13 +71,14 @@ def check_messages(messages: object) -> list[Mapping[str, Any]]:
         )
     if not messages:
         raise ValueError("messages is empty: pass at least one message")
-    for i, message in enumerate(messages):
-        if not isinstance(message, Mapping):
-            raise TypeError(f"messages[{i}] must be a dict, not {type(message).__name__}")
+    checked = []
+    for i, item in enumerate(messages):
+        message = _as_mapping(item, i)
         role = message.get("role")
         if not isinstance(role, str) or not role:
             raise ValueError(f"messages[{i}] has no 'role' (system, user, assistant or tool)")
-    return list(messages)
+        checked.append(message)
+    return checked
 
 
 def _image_bytes(value: object, where: str) -> tuple[bytes | None, str | None]:
@@ -155,12 +181,12 @@ def native_messages(messages: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 if isinstance(part, str):
                     texts.append(part)
                 elif isinstance(part, Mapping) and part.get("type") in ("image", "image_url"):
-                    images.append(_base64(_image_value(part), f"messages[{i}]"))
+                    images.append(image_base64(_image_value(part), f"messages[{i}]"))
                 elif isinstance(part, Mapping):
                     texts.append(str(part.get("text", "")))
             converted["content"] = "\n".join(t for t in texts if t)
         for image in message.get("images") or ():
-            images.append(_base64(image, f"messages[{i}].images"))
+            images.append(image_base64(image, f"messages[{i}].images"))
         if images:
             converted["images"] = images
         calls = message.get("tool_calls")
@@ -187,7 +213,7 @@ def native_messages(messages: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _base64(value: object, where: str) -> str:
+def image_base64(value: object, where: str) -> str:
     data, url = _image_bytes(value, where)
     if data is None:
         raise ValueError(

@@ -14,6 +14,7 @@ from typing import Any
 __all__ = [
     "ModelDetails",
     "ModelInfo",
+    "Progress",
     "PullProgress",
     "RunningModel",
     "ShowResult",
@@ -193,8 +194,8 @@ class ShowResult:
 
 
 @dataclass(frozen=True, slots=True)
-class PullProgress:
-    """One progress line of ``POST /api/pull``; layer lines carry digest and byte counts."""
+class Progress:
+    """One progress line of a pull, push or create; layer lines carry digest and byte counts."""
 
     status: str
     digest: str | None = None
@@ -202,7 +203,7 @@ class PullProgress:
     total: int | None = None
 
     @classmethod
-    def parse(cls, data: dict[str, Any]) -> PullProgress:
+    def parse(cls, data: dict[str, Any]) -> Progress:
         digest = data.get("digest")
         return cls(
             _str(data.get("status")),
@@ -210,3 +211,7 @@ class PullProgress:
             _int(data.get("completed")),
             _int(data.get("total")),
         )
+
+
+#: The name of :class:`Progress` before push and create had progress too.
+PullProgress = Progress

@@ -14,10 +14,14 @@ __all__ = [
     "BODY_PARAMS",
     "CONNECTION_PARAMS",
     "NATIVE_PARAMS",
+    "OLLAMA_OPTIONS",
     "check_model_name",
+    "check_think",
     "encode_body",
+    "format_of",
     "native_body",
     "openai_body",
+    "options_of",
     "reject_unknown",
     "response_format_of",
 ]
@@ -70,14 +74,64 @@ _TO_OPTIONS = {
 }
 
 
+#: Ollama's runtime options (``options={...}`` on its native API), for suggestions.
+OLLAMA_OPTIONS = frozenset(
+    {
+        "num_ctx", "num_predict", "num_keep", "num_batch", "num_gpu", "num_thread", "main_gpu",
+        "top_k", "top_p", "min_p", "typical_p", "repeat_last_n", "repeat_penalty", "mirostat",
+        "mirostat_tau", "mirostat_eta", "penalize_newline", "use_mmap", "use_mlock", "numa",
+        "low_vram", "tfs_z",
+    }
+)  # fmt: skip
+
+
 def reject_unknown(params: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+    """A TypeError naming each unknown keyword, with the likely fix for it."""
     unknown = sorted(set(params) - allowed)
-    if unknown:
-        names = ", ".join(repr(n) for n in unknown)
-        raise TypeError(
-            f"{where} got unexpected keyword argument(s) {names}. Accepted: "
-            f"{', '.join(sorted(allowed))}; put other fields for the server in extra_body={{...}}."
-        )
+    if not unknown:
+        return
+    import difflib
+
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, sorted(allowed), n=1)
+        if close:
+            hints.append(f"{name!r}: did you mean {close[0]!r}?")
+        elif name in OLLAMA_OPTIONS and "options" in allowed:
+            hints.append(f"{name!r} is an Ollama option: pass options={{{name!r}: ...}}")
+        elif name in OLLAMA_OPTIONS:
+            hints.append(f"{name!r} is an Ollama option: use the Ollama provider's options=")
+    names = ", ".join(repr(n) for n in unknown)
+    advice = "; ".join(hints) or "put other fields for the server in extra_body={...}"
+    raise TypeError(f"{where} got unexpected keyword argument(s) {names}: {advice}.")
+
+
+_THINK_LEVELS = ("low", "medium", "high")
+
+
+def check_think(value: object) -> object:
+    """``think`` is True, False or a level (``"low"``, ``"medium"``, ``"high"``)."""
+    if value is None or isinstance(value, bool) or value in _THINK_LEVELS:
+        return value
+    raise ValueError(
+        f"think must be True, False or one of {', '.join(_THINK_LEVELS)}, not {value!r}"
+    )
+
+
+def options_of(value: object) -> dict[str, Any]:
+    """Ollama's ``options``: a dict such as ``{"num_ctx": 8192}``."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"options must be a dict such as {{'num_ctx': 8192}}, not {value!r}")
+    return dict(value)
+
+
+def format_of(value: Any) -> Any:
+    """Ollama's ``format``: "json", a JSON schema dict, or a pydantic model class's schema."""
+    if isinstance(value, type) and hasattr(value, "model_json_schema"):
+        return value.model_json_schema()
+    if value is None or value == "json" or isinstance(value, Mapping):
+        return value
+    raise TypeError(f"format must be 'json', a JSON schema dict or a pydantic model, not {value!r}")
 
 
 def check_model_name(model: object) -> str:
@@ -169,6 +223,8 @@ def native_body(
             body["think"] = False if value == "none" else value
         elif name == "reasoning" and isinstance(value, Mapping) and "effort" in value:
             body["think"] = False if value["effort"] == "none" else value["effort"]
+        elif name in ("logprobs", "top_logprobs"):
+            body[name] = value
         else:
             raise ValueError(
                 f"{name!r} has no equivalent in Ollama's native API, which this call uses "
@@ -176,14 +232,15 @@ def native_body(
             )
     user_options = native.get("options")
     if user_options is not None:
-        if not isinstance(user_options, Mapping):
-            raise TypeError("options must be a dict such as {'num_ctx': 8192}")
-        options.update(user_options)
+        options.update(options_of(user_options))
     if options:
         body["options"] = options
-    for name in ("keep_alive", "think", "format"):
-        if native.get(name) is not None:
-            body[name] = native[name]
+    if native.get("keep_alive") is not None:
+        body["keep_alive"] = native["keep_alive"]
+    if native.get("think") is not None:
+        body["think"] = check_think(native["think"])
+    if native.get("format") is not None:
+        body["format"] = format_of(native["format"])
     if extra_body:
         body.update(extra_body)
     return body

@@ -105,7 +105,9 @@ async def status_error(
         name = found.group("q") or found.group("b") or model or ""
         error = ModelNotFoundError(model=name, server_message=words, url=request.url)
     else:
+        unsupported = "does not support" in words.lower()
         error = ResponseStatusError(
+            reason=Reason.UNSUPPORTED if unsupported else Reason.STATUS,
             status=status,
             server_message=words,
             retry_after=_retry_after(response.headers.get("Retry-After")),
@@ -139,16 +141,17 @@ def bad_answer(
 
 async def fetch_json(
     endpoint: Endpoint, method: str, path: str, timeout: Timeout, body: object = None,
-    *, action: Action = Action.OTHER, model: str | None = None,
+    *, action: Action = Action.OTHER, model: str | None = None, limit: int = DEFAULT_MAX_LINE,
 ) -> Any:  # fmt: skip
-    """One request with a JSON answer; HTTP errors become the library's errors."""
+    """One request with a JSON answer of at most ``limit`` bytes; HTTP errors become the
+    library's errors."""
     payload = None if body is None else orjson.dumps(body)
     request = endpoint.request(method, path, timeout, payload)
     response = await endpoint.send(request, action)
     if response.status >= 300:
         raise await status_error(response, request, endpoint, action, model=model)
     try:
-        data = await response.read_all(DEFAULT_MAX_LINE)
+        data = await response.read_all(limit)
     except ProviderError as error:
         response.close()
         endpoint.annotate(error, action)
@@ -157,10 +160,10 @@ async def fetch_json(
         response.close()
         raise
     await response.finish()
-    if len(data) > DEFAULT_MAX_LINE:
-        limit = f"over {DEFAULT_MAX_LINE:,} bytes"
+    if len(data) > limit:
+        over = f"over {limit:,} bytes"
         raise endpoint.annotate(
-            BadResponseError(reason=Reason.TOO_LARGE, detail=limit, url=request.url), action
+            BadResponseError(reason=Reason.TOO_LARGE, detail=over, url=request.url), action
         )
     if not data.strip():
         return None

@@ -8,8 +8,9 @@ It never calls back into a provider.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -27,11 +28,17 @@ from ._errors import (
     Reason,
     StreamInterruptedError,
 )
+from ._events import Usage
 from ._requests import bad_answer, status_error
 from ._timeout import Timeout
 from ._transport import HTTPRequest
 
 __all__ = ["FINISHED_GRACE", "ChatCall", "chat_items"]
+
+logger = logging.getLogger("ollama_provider")
+# Ollama cuts a prompt to the context window without a word; the count it reports is then
+# the window itself. Default windows are powers of two: only those counts are checked.
+_WINDOWS = frozenset(1 << n for n in range(10, 21))
 
 #: Once the answer has finished, how long to wait for the usage chunk or ``[DONE]``.
 FINISHED_GRACE = 5.0
@@ -107,7 +114,10 @@ async def chat_items(call: ChatCall) -> AsyncGenerator[Any, None]:
             try:
                 while data := await read():
                     for item in feed(data):
-                        yield item
+                        if item.__class__ is Usage and call.kind is _catalog.ServerKind.OLLAMA:
+                            yield await _truncation(item, call)
+                        else:
+                            yield item
                     if assembler.exhausted:
                         break
                     if assembler.complete and not waiting_for_end:
@@ -146,7 +156,10 @@ async def chat_items(call: ChatCall) -> AsyncGenerator[Any, None]:
                 if failure is None:
                     complete = True
                     for item in items:
-                        yield item
+                        if item.__class__ is Usage and call.kind is _catalog.ServerKind.OLLAMA:
+                            yield await _truncation(item, call)
+                        else:
+                            yield item
     except (ProviderTimeoutError, StreamInterruptedError) as exc:
         if not exc.partial and not assembler.complete:
             exc.partial = assembler.partial
@@ -181,3 +194,18 @@ def _whole(
     except DecodeError as exc:
         failure = exc
     return [], _failure(failure, request, "")
+
+
+async def _truncation(usage: Usage, call: ChatCall) -> Usage:
+    """Usage with ``truncated`` set when the prompt filled the whole context window."""
+    options = call.body.get("options")
+    window = options.get("num_ctx") if isinstance(options, dict) else None
+    tokens = usage.prompt_tokens
+    if not isinstance(window, int) and tokens in _WINDOWS:
+        window = await _catalog.loaded_context(call.endpoint, str(call.body.get("model", "")))
+    if not isinstance(window, int) or tokens < window:
+        return usage
+    from ._wording import truncation_warning
+
+    logger.warning("%s", truncation_warning(str(call.body.get("model", "")), window))
+    return replace(usage, truncated=True)

@@ -27,7 +27,7 @@ import threading
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 import aiohttp
 
@@ -77,7 +77,7 @@ class HTTPRequest:
     url: str
     headers: dict[str, str] = field(repr=False)  # may hold Authorization
     timeout: Timeout
-    body: bytes | None = None
+    body: bytes | IO[bytes] | None = None  # a file is streamed (a model's blob upload)
     proxy: str | None = field(default=None, repr=False)
     verify: bool | str | ssl.SSLContext = True
     redact: Redactor = field(default_factory=Redactor, repr=False)
@@ -397,7 +397,8 @@ class AiohttpTransport:
                 # A POST is sent again only when a pooled connection turned out to be
                 # closed under it (the server closed it while idle): a fresh connection
                 # may have delivered the request, and generating twice is not harmless.
-                if attempt == 1 and context.reused and _dropped(exc):
+                resendable = not hasattr(request.body, "read")  # a file has been consumed
+                if attempt == 1 and context.reused and resendable and _dropped(exc):
                     logger.debug("retrying %s %s once: %s", request.method, request.url, exc)
                     continue
                 phase = Phase.CONNECT if isinstance(exc, aiohttp.ClientConnectorError) else None

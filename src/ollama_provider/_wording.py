@@ -27,7 +27,16 @@ from ._errors import (
     StreamInterruptedError,
 )
 
-__all__ = ["CLI", "LIBRARY", "Audience", "Wording", "describe", "note_text", "source_text"]
+__all__ = [
+    "CLI",
+    "LIBRARY",
+    "Audience",
+    "Wording",
+    "describe",
+    "note_text",
+    "source_text",
+    "truncation_warning",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +199,20 @@ def _timeout(error: ProviderTimeoutError, a: Audience) -> Wording:
     )
 
 
+_UNSUPPORTED = {
+    Action.EMBED: "Use a model made for embeddings (nomic-embed-text, all-minilm, …).",
+    Action.GENERATE: "Use a model that completes text; embedding models cannot.",
+}
+
+
 def _status_advice(error: ResponseStatusError, a: Audience) -> str:
     status, words = error.status, error.server_message.lower()
+    if error.reason is Reason.UNSUPPORTED:
+        return _UNSUPPORTED.get(
+            error.action,
+            "The model lacks that capability: its capabilities are listed by `show` "
+            "(tools, thinking, vision, embedding…).",
+        )
     if 300 <= status < 400:
         return (
             f"It redirects to {error.location or 'another address'}; redirects are not followed "
@@ -296,6 +317,14 @@ def _bad_response(error: BadResponseError, a: Audience) -> Wording:
         )
     if reason is Reason.NOT_JSON:
         return Wording(f"{url} did not answer with JSON: {excerpt!r}.", "")
+    if reason is Reason.CUT_BY_LIMIT:
+        return Wording(
+            "the structured answer was cut by the token limit (finish_reason 'length') before "
+            f"its JSON was complete ({excerpt}).",
+            "Allow more tokens (max_tokens, or options num_predict).",
+        )
+    if reason is Reason.WRONG_SHAPE and not url:
+        return Wording(_sentence(f"the server {error.detail}: {excerpt}"), "")
     if reason is Reason.TOO_LARGE:
         return Wording(f"{url} sent a larger answer than expected ({error.detail}).", "")
     shown = f": {excerpt}" if excerpt else ""
@@ -335,9 +364,28 @@ def describe(error: ProviderError, audience: Audience) -> Wording:
     """The message and the advice for an error, in the audience's terms."""
     if error._message is not None:  # an error made with its own words
         return Wording(error._message, "")
-    for cls, words in _BY_CLASS:
+    words = _words(error, audience)
+    inputs = error.inputs
+    if inputs is not None and len(inputs):
+        span = (
+            f"input {inputs.start}" if len(inputs) == 1 else f"inputs {inputs.start}–{inputs[-1]}"
+        )
+        words = Wording(f"{words.message.rstrip('.')} (the batch of {span}).", words.advice)
+    return words
+
+
+def _words(error: ProviderError, audience: Audience) -> Wording:
+    for cls, make in _BY_CLASS:
         if isinstance(error, cls):
-            return words(error, audience)
+            return make(error, audience)
     if isinstance(error, ServerUnreachableError):
         return _unreachable(error, audience)
     return Wording(_sentence(f"{error.url}: {error.detail}" if error.url else error.detail), "")
+
+
+def truncation_warning(model: str, window: int) -> str:
+    return (
+        f"the prompt filled the whole context window of {model} ({window} tokens), so the "
+        "server cut it: the answer did not see all of it. Give it more room with "
+        "options={'num_ctx': ...}, or send less"
+    )

@@ -1,19 +1,18 @@
-"""Model management on the Ollama provider: list, pull, show, ps, version, load, unload, delete.
+"""Model management on the Ollama provider: list, show, ps, version, load, unload, delete, copy.
 
 Each operation is async (``await Ollama.show(...)``, ``async for p in Ollama.pull(...)``)
 and has a sync form with a ``_sync`` suffix, written on top of it. Results are
 typed (``_model_records``), never raw dicts; a 404 about the model raises
-``ModelNotFoundError``; a pull that reports a failure, or ends before ``success``,
-raises.
+``ModelNotFoundError``. Pull, push and create are in ``_transfer``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
+from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._errors import Action, ModelNotFoundError, Reason, StreamInterruptedError
-from .._model_records import ModelInfo, PullProgress, RunningModel, ShowResult
+from .._errors import Action, ModelNotFoundError
+from .._model_records import ModelInfo, RunningModel, ShowResult
 from .._params import check_model_name
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
 
@@ -96,38 +95,6 @@ class ModelAdmin:
         return await model_records(endpoint, cls._kind(), Timeout.of(timeout, DEFAULT_TIMEOUT))  # type: ignore[attr-defined]
 
     @classmethod
-    async def pull(
-        cls,
-        model: str,
-        api_base: Base = None,
-        *,
-        insecure: bool = False,
-        api_key: str | None = None,
-        timeout: float | Timeout | None = None,
-        headers: Mapping[str, str] | None = None,
-        proxy: str | bool | None = None,
-        verify: bool | str = True,
-    ) -> AsyncIterator[PullProgress]:
-        """Download a model: progress lines as they come. A failure line raises; so does
-        an answer that ends before ``success`` (the model would not be usable)."""
-        from .._requests import ndjson_objects
-
-        name = _model(model)
-        endpoint = cls._admin(api_base, api_key, headers, proxy, verify)
-        body = {"model": name, "stream": True, **({"insecure": True} if insecure else {})}
-        wait = Timeout.of(timeout, CHAT_TIMEOUT)
-        last = ""
-        async for line in ndjson_objects(endpoint, "/api/pull", body, wait, Action.PULL):
-            progress = PullProgress.parse(line)
-            last = progress.status
-            yield progress
-        if last != "success":
-            error = StreamInterruptedError(
-                reason=Reason.UNFINISHED, detail=last, url=endpoint.base + "/api/pull"
-            )
-            raise endpoint.annotate(error, Action.PULL)
-
-    @classmethod
     async def show(cls, model: str, api_base: Base = None, **options: Any) -> ShowResult:
         """Details, parameters, context length and capabilities of one model."""
         from .._requests import wrong_shape
@@ -200,17 +167,21 @@ class ModelAdmin:
             model=name,
         )  # fmt: skip
 
+    @classmethod
+    async def copy(
+        cls, source: str, destination: str, api_base: Base = None, **options: Any
+    ) -> None:
+        """Make ``destination`` another name of the installed model ``source``."""
+        body = {"source": _model(source), "destination": _model(destination)}
+        await cls._call(
+            Action.COPY, "POST", "/api/copy", body, api_base, _options(options), model=source
+        )
+
     # -- sync forms: the same calls, run on the sync portal ---------------------------
 
     @classmethod
     def list_models_sync(cls, api_base: Base = None, **options: Any) -> list[ModelInfo]:
         return _run(cls.list_models(api_base, **options))
-
-    @classmethod
-    def pull_sync(cls, model: str, api_base: Base = None, **options: Any) -> Iterator[PullProgress]:
-        from .._sync import iterate
-
-        return iterate(cls.pull(model, api_base, **options))
 
     @classmethod
     def show_sync(cls, model: str, api_base: Base = None, **options: Any) -> ShowResult:
@@ -235,6 +206,12 @@ class ModelAdmin:
     @classmethod
     def delete_sync(cls, model: str, api_base: Base = None, **options: Any) -> None:
         _run(cls.delete(model, api_base, **options))
+
+    @classmethod
+    def copy_sync(
+        cls, source: str, destination: str, api_base: Base = None, **options: Any
+    ) -> None:
+        _run(cls.copy(source, destination, api_base, **options))
 
 
 _CONNECTION = ("api_key", "headers", "proxy", "verify")

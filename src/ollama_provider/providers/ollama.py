@@ -4,21 +4,39 @@ The server comes from ``api_base`` (a trailing ``/v1`` is dropped) or from
 ``OLLAMA_HOST``/``OLLAMA_PORT`` (see ``_address``). Chats go through Ollama's
 ``/v1`` layer, except when a call passes Ollama-only options (``keep_alive``,
 ``options``, ``think``, ``format``), which that layer would ignore: those go
-to the native ``/api/chat`` and yield the very same events. Model management
-(pull, show, ps, version, load, unload, delete) comes from ``_admin``.
+to the native ``/api/chat`` and yield the very same events. ``embed`` and
+``generate`` use the native ``/api/embed`` and ``/api/generate``. Model
+management comes from ``_admin`` (list, show, ps, version, load, unload,
+delete, copy) and ``_transfer`` (pull, push, create); the web tools from ``_cloud``.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._address import ServerAddress, resolve_ollama
-from .._params import BODY_PARAMS, CONNECTION_PARAMS, NATIVE_PARAMS, native_body, openai_body
+from .._params import (
+    BODY_PARAMS,
+    CONNECTION_PARAMS,
+    NATIVE_PARAMS,
+    check_model_name,
+    check_think,
+    format_of,
+    native_body,
+    openai_body,
+    options_of,
+)
+from .._results import Embeddings
+from .._timeout import Timeout
+from .._types import AsyncResult
 from ._admin import ModelAdmin
-from .openai_api import OpenaiAPI
+from ._cloud import CloudMixin
+from ._inference import _connection, _prompt, run_embed, stream_generate
+from ._transfer import TransferMixin
+from .openai_api import Base, OpenaiAPI
 
 if TYPE_CHECKING:
     from .._catalog import ServerKind
@@ -36,7 +54,7 @@ def _resolve(
     return resolve_ollama(api_base, environment, setting=setting)
 
 
-class Ollama(ModelAdmin, OpenaiAPI):
+class Ollama(ModelAdmin, TransferMixin, CloudMixin, OpenaiAPI):
     """Models and streamed chats from a local (or remote) Ollama server."""
 
     label: ClassVar[str] = "Ollama"
@@ -70,7 +88,8 @@ class Ollama(ModelAdmin, OpenaiAPI):
         params: dict[str, Any],
         extra_body: Mapping[str, Any] | None,
     ) -> tuple[str, dict[str, Any], bool]:
-        native = {k: params.pop(k) for k in NATIVE_PARAMS & params.keys()}
+        popped = {k: params.pop(k) for k in NATIVE_PARAMS & params.keys()}
+        native = {k: v for k, v in popped.items() if v is not None}
         if native:
             from .._messages import native_messages
 
@@ -80,3 +99,116 @@ class Ollama(ModelAdmin, OpenaiAPI):
 
         body = openai_body(model, openai_messages(messages), stream, params, extra_body)
         return "/v1/chat/completions", body, False
+
+    # -- embeddings and plain prompts, on Ollama's native API ------------------------
+
+    @classmethod
+    async def embed(
+        cls,
+        model: str,
+        input: str | Sequence[str],
+        *,
+        truncate: bool | None = None,
+        dimensions: int | None = None,
+        keep_alive: str | float | None = None,
+        options: Mapping[str, Any] | None = None,
+        api_base: Base = None,
+        api_key: str | None = None,
+        timeout: float | Timeout | None = None,
+        headers: Mapping[str, str] | None = None,
+        proxy: str | bool | None = None,
+        verify: bool | str = True,
+        batch_size: int = 256,
+        max_concurrency: int = 4,
+    ) -> Embeddings:
+        """One vector per input, in order (``POST /api/embed``).
+
+        ``truncate=False`` makes an input longer than the model's context an error
+        instead of cutting it; ``dimensions`` shortens the vectors (models that
+        support it). A long ``input`` list is sent in batches of ``batch_size``, at
+        most ``max_concurrency`` at a time; a failing batch fails the call and its
+        error names the batch's inputs.
+        """
+        extra: dict[str, Any] = {}
+        for name, value in (
+            ("truncate", truncate), ("dimensions", dimensions), ("keep_alive", keep_alive),
+        ):  # fmt: skip
+            if value is not None:
+                extra[name] = value
+        if options is not None:
+            extra["options"] = options_of(options)
+        endpoint = cls._endpoint(api_base, api_key, _connection(headers, proxy, verify))
+        return await run_embed(
+            cls, endpoint, model, input, extra, timeout, batch_size, max_concurrency
+        )
+
+    @classmethod
+    def generate(
+        cls,
+        model: str,
+        prompt: str,
+        *,
+        suffix: str | None = None,
+        system: str | None = None,
+        images: Sequence[Any] | None = None,
+        raw: bool = False,
+        template: str | None = None,
+        context: Sequence[int] | None = None,
+        format: Any = None,
+        options: Mapping[str, Any] | None = None,
+        keep_alive: str | float | None = None,
+        think: bool | str | None = None,
+        stream: bool = True,
+        api_base: Base = None,
+        api_key: str | None = None,
+        timeout: float | Timeout | None = None,
+        headers: Mapping[str, str] | None = None,
+        proxy: str | bool | None = None,
+        verify: bool | str = True,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        max_tokens: int | None = None,
+        seed: int | None = None,
+        stop: str | list[str] | None = None,
+        logprobs: bool | None = None,
+        top_logprobs: int | None = None,
+    ) -> AsyncResult:
+        """Complete ``prompt`` (``POST /api/generate``): the same items as a chat, plus a
+        :class:`Context` at the end to pass as ``context=`` to continue.
+
+        ``images`` are paths, bytes or base64 text; ``format`` is "json", a JSON
+        schema or a pydantic model class; ``think`` is True, False or a level
+        ("low", "medium", "high"). The sampling arguments go into ``options``.
+        Returned without ``await``; the request starts at the first iteration.
+        """
+        from .._messages import image_base64
+
+        body: dict[str, Any] = {"model": check_model_name(model), "prompt": _prompt(prompt)}
+        body["stream"] = bool(stream)
+        fields = {
+            "suffix": suffix, "system": system, "template": template,
+            "keep_alive": keep_alive, "think": check_think(think), "format": format_of(format),
+            "logprobs": logprobs, "top_logprobs": top_logprobs,
+        }  # fmt: skip
+        body.update({k: v for k, v in fields.items() if v is not None})
+        if raw:
+            body["raw"] = True
+        if context is not None:
+            body["context"] = [int(t) for t in context]
+        if images:
+            body["images"] = [image_base64(img, f"images[{i}]") for i, img in enumerate(images)]
+        sampling = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}
+        merged = options_of({**(options or {}), **_sampling_options(sampling, seed, stop)})
+        if merged:
+            body["options"] = merged
+        endpoint = cls._endpoint(api_base, api_key, _connection(headers, proxy, verify))
+        return stream_generate(cls, endpoint, "/api/generate", body, timeout, native=True)
+
+
+def _sampling_options(
+    sampling: Mapping[str, Any], seed: int | None, stop: str | list[str] | None
+) -> dict[str, Any]:
+    options = {("num_predict" if k == "max_tokens" else k): v for k, v in sampling.items()}
+    options["seed"] = seed
+    options["stop"] = [stop] if isinstance(stop, str) else stop
+    return {k: v for k, v in options.items() if v is not None}

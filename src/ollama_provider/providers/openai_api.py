@@ -28,6 +28,7 @@ from .._params import (
 from .._proxies import ProxyChoice, choose_proxy
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
 from .._types import AsyncResult, Messages, StreamItem
+from ._inference import InferenceMixin
 
 if TYPE_CHECKING:
     from .._catalog import ServerKind
@@ -50,8 +51,9 @@ class ConnectionInfo:
     proxy: ProxyChoice | None
 
 
-class OpenaiAPI:
-    """Chat completions and model lists from an OpenAI-compatible ``api_base``."""
+class OpenaiAPI(InferenceMixin):
+    """Chat completions, model lists, embeddings and completions from an OpenAI-compatible
+    ``api_base``."""
 
     label: ClassVar[str] = "OpenAI API"
     url: ClassVar[str | None] = "https://platform.openai.com"
@@ -201,7 +203,9 @@ class OpenaiAPI:
         """
         from .._streaming import chat_items
 
-        call = cls._chat_call(model, messages, api_base, api_key, stream, timeout, params)
+        call = cls._chat_call(
+            model, messages, api_base, api_key, stream, timeout, params, "create_async_generator()"
+        )
         return chat_items(call)
 
     @classmethod
@@ -209,9 +213,18 @@ class OpenaiAPI:
         cls, model: str, messages: Messages, api_base: Base = None, **kwargs: Any
     ) -> Iterator[StreamItem]:
         """The same items as :meth:`create_async_generator`, as a plain iterator."""
+        from .._streaming import chat_items
         from .._sync import iterate
 
-        return iterate(cls.create_async_generator(model, messages, api_base, **kwargs))
+        api_key, stream, timeout = (
+            kwargs.pop("api_key", None),
+            kwargs.pop("stream", True),
+            kwargs.pop("timeout", None),
+        )
+        call = cls._chat_call(
+            model, messages, api_base, api_key, stream, timeout, kwargs, "create_completion()"
+        )
+        return iterate(chat_items(call))
 
     @classmethod
     def _chat_call(
@@ -223,11 +236,12 @@ class OpenaiAPI:
         stream: bool,
         timeout: float | Timeout | None,
         params: dict[str, Any],
+        where: str,
     ) -> ChatCall:
         from .._messages import check_messages
         from .._streaming import ChatCall
 
-        reject_unknown(params, cls._chat_params, "create_async_generator()")
+        reject_unknown(params, cls._chat_params, where)
         model = check_model_name(model or "")
         checked = check_messages(messages)
         connection = {k: params.pop(k) for k in CONNECTION_PARAMS & params.keys()}

@@ -1,0 +1,122 @@
+"""Embeddings in batches: split the inputs, send the batches concurrently (bounded), put
+the vectors back in order. One failing batch fails the call, naming its inputs.
+
+Ollama answers ``POST /api/embed`` with ``{"embeddings": [[...], ...]}``; OpenAI-compatible
+servers answer ``POST {base}/embeddings`` with ``{"data": [{"index", "embedding"}]}``.
+orjson decodes the vectors straight into Python floats: the only other copy of a
+batch is its raw answer, held until it is parsed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ._catalog import ServerKind
+from ._endpoint import Endpoint
+from ._errors import Action, BadResponseError, ProviderError, Reason
+from ._requests import fetch_json
+from ._results import Embeddings
+from ._timeout import Timeout
+
+__all__ = ["EmbedCall", "check_inputs", "embed"]
+
+_PER_VECTOR = 256 * 1024  # answer bytes allowed per input: a 20,000-dimension vector as JSON
+
+
+def check_inputs(value: object) -> list[str]:
+    """A clear error for input that is not text, or empty."""
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, Sequence) or isinstance(value, (bytes, bytearray)):
+        raise TypeError(f"input must be a string or a list of strings, not {type(value).__name__}")
+    inputs = list(value)
+    if not inputs:
+        raise ValueError("input is empty: pass at least one string to embed")
+    for i, text in enumerate(inputs):
+        if not isinstance(text, str):
+            raise TypeError(f"input[{i}] must be a string, not {type(text).__name__}")
+    return inputs
+
+
+@dataclass(slots=True)
+class EmbedCall:
+    endpoint: Endpoint
+    kind: ServerKind
+    model: str
+    inputs: list[str]
+    extra: dict[str, Any]  # truncate, dimensions, keep_alive, options: as the server names them
+    timeout: Timeout
+    batch_size: int = 256
+    max_concurrency: int = 4
+
+
+def _vectors(
+    call: EmbedCall, data: Any, count: int, path: str
+) -> tuple[list[list[float]], int, str]:
+    if isinstance(data, dict) and call.kind is ServerKind.OLLAMA and "embeddings" in data:
+        vectors = data["embeddings"]
+        tokens = data.get("prompt_eval_count") or 0
+    elif isinstance(data, dict) and isinstance(data.get("data"), list):
+        items = sorted(data["data"], key=lambda d: d.get("index", 0) if isinstance(d, dict) else 0)
+        vectors = [d.get("embedding") for d in items if isinstance(d, dict)]
+        usage = data.get("usage")
+        tokens = usage.get("prompt_tokens", 0) if isinstance(usage, dict) else 0
+    else:
+        vectors, tokens = None, 0
+    if (
+        not isinstance(vectors, list)
+        or len(vectors) != count
+        or not all(isinstance(v, list) for v in vectors)
+    ):
+        shown = f"{len(vectors)} vectors" if isinstance(vectors, list) else "no vectors"
+        error = BadResponseError(
+            reason=Reason.WRONG_SHAPE, detail=f"answered {count} inputs with {shown}",
+            url=call.endpoint.base + path,
+        )  # fmt: skip
+        raise call.endpoint.annotate(error, Action.EMBED)
+    model = data.get("model") if isinstance(data.get("model"), str) else call.model
+    return vectors, int(tokens) if isinstance(tokens, int) else 0, model
+
+
+async def embed(call: EmbedCall) -> Embeddings:
+    """All the vectors, in the order of the inputs."""
+    path = "/api/embed" if call.kind is ServerKind.OLLAMA else "/embeddings"
+    size = max(1, call.batch_size)
+    spans = [
+        (start, min(start + size, len(call.inputs))) for start in range(0, len(call.inputs), size)
+    ]
+    gate = asyncio.Semaphore(max(1, call.max_concurrency))
+
+    async def one(start: int, stop: int) -> tuple[list[list[float]], int, str]:
+        body = {"model": call.model, "input": call.inputs[start:stop], **call.extra}
+        async with gate:
+            try:
+                data = await fetch_json(
+                    call.endpoint, "POST", path, call.timeout, body, action=Action.EMBED,
+                    model=call.model, limit=max(16 << 20, (stop - start) * _PER_VECTOR),
+                )  # fmt: skip
+            except ProviderError as error:
+                if len(spans) > 1:
+                    error.inputs = range(start, stop)  # which inputs failed, in the message too
+                raise
+        return _vectors(call, data, stop - start, path)
+
+    tasks = [asyncio.ensure_future(one(start, stop)) for start, stop in spans]
+    try:
+        results = await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()  # the other batches stop: the call has failed
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    vectors: list[list[float]] = []
+    tokens = 0
+    model = call.model
+    for batch, count, answered in results:
+        vectors += batch
+        tokens += count
+        model = answered or model
+    return Embeddings(vectors, model, tokens)

@@ -1,0 +1,113 @@
+"""Ollama's web tools: ``web_search`` and ``web_fetch`` on ollama.com, with an API key.
+
+The key is ``api_key=`` or ``OLLAMA_API_KEY``; without one the call fails at once,
+before any request. The host is ``https://ollama.com`` unless ``api_base`` names
+another (a proxy, a test server).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._errors import Action
+from .._results import WebPage, WebSearchResult
+from .._timeout import DEFAULT_TIMEOUT, Timeout
+
+if TYPE_CHECKING:
+    from .._endpoint import Endpoint
+    from .openai_api import Base
+
+__all__ = ["CloudMixin"]
+
+CLOUD = "https://ollama.com"
+
+
+class CloudMixin:
+    """Mixed into ``Ollama``; relies on its ``_endpoint``."""
+
+    @classmethod
+    def _cloud(
+        cls,
+        what: str,
+        api_base: Base,
+        api_key: str | None,
+        headers: Mapping[str, str] | None,
+        proxy: str | bool | None,
+        verify: bool | str,
+    ) -> Endpoint:
+        key = api_key or os.environ.get("OLLAMA_API_KEY", "").strip() or None
+        if not key:
+            raise ValueError(
+                f"{what} needs an Ollama API key: pass api_key=... or set OLLAMA_API_KEY "
+                "(create one at https://ollama.com/settings/keys)"
+            )
+        connection = {"headers": headers, "proxy": proxy, "verify": verify}
+        endpoint: Endpoint = cls._endpoint(api_base or CLOUD, key, connection)  # type: ignore[attr-defined]
+        return endpoint
+
+    @classmethod
+    async def web_search(
+        cls,
+        query: str,
+        *,
+        max_results: int = 5,
+        api_base: Base = None,
+        api_key: str | None = None,
+        timeout: float | Timeout | None = None,
+        headers: Mapping[str, str] | None = None,
+        proxy: str | bool | None = None,
+        verify: bool | str = True,
+    ) -> list[WebSearchResult]:
+        """Search the web (``POST /api/web_search``): title, URL and content of each hit."""
+        from .._requests import fetch_json, wrong_shape
+
+        if not isinstance(query, str) or not query.strip():
+            raise ValueError("query must be a non-empty string")
+        endpoint = cls._cloud("web_search", api_base, api_key, headers, proxy, verify)
+        body = {"query": query, "max_results": max_results}
+        wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
+        data = await fetch_json(
+            endpoint, "POST", "/api/web_search", wait, body, action=Action.OTHER
+        )
+        results = data.get("results") if isinstance(data, dict) else None
+        if not isinstance(results, list):
+            raise wrong_shape(endpoint, "/api/web_search", Action.OTHER, "search results", data)
+        return [WebSearchResult.parse(r) for r in results if isinstance(r, dict)]
+
+    @classmethod
+    async def web_fetch(
+        cls,
+        url: str,
+        *,
+        api_base: Base = None,
+        api_key: str | None = None,
+        timeout: float | Timeout | None = None,
+        headers: Mapping[str, str] | None = None,
+        proxy: str | bool | None = None,
+        verify: bool | str = True,
+    ) -> WebPage:
+        """Read a web page (``POST /api/web_fetch``): its title, text and links."""
+        from .._requests import fetch_json, wrong_shape
+
+        if not isinstance(url, str) or not url.strip():
+            raise ValueError("url must be a non-empty string")
+        endpoint = cls._cloud("web_fetch", api_base, api_key, headers, proxy, verify)
+        wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
+        data = await fetch_json(endpoint, "POST", "/api/web_fetch", wait, {"url": url})
+        if not isinstance(data, dict):
+            raise wrong_shape(endpoint, "/api/web_fetch", Action.OTHER, "a page", data)
+        return WebPage.parse(data)
+
+    @classmethod
+    def web_search_sync(cls, query: str, **kwargs: Any) -> list[WebSearchResult]:
+        from .._sync import run
+
+        return run(cls.web_search(query, **kwargs))
+
+    @classmethod
+    def web_fetch_sync(cls, url: str, **kwargs: Any) -> WebPage:
+        from .._sync import run
+
+        return run(cls.web_fetch(url, **kwargs))
