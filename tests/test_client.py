@@ -261,5 +261,5 @@ def test_a_bad_keyword_names_the_method_called_and_the_fix() -> None:
         Ollama.create_completion("m", HI, num_ctx=8192)
     assert str(info.value).startswith("create_completion() got unexpected keyword")
     assert "options={'num_ctx': ...}" in str(info.value)
-    with pytest.raises(TypeError, match="did you mean 'temperature'"):
+    with pytest.raises(TypeError, match=r"did you mean 'temperature'\?\)\Z"):
         Ollama.create_async_generator("m", HI, temprature=0.1)

@@ -163,7 +163,7 @@ def test_request_body_passes_parameters_through(fake_ollama: FakeOllama) -> None
 
 
 def test_unknown_parameter_is_a_clear_type_error() -> None:
-    with pytest.raises(TypeError, match=r"'temprature'.*extra_body"):
+    with pytest.raises(TypeError, match=r"'temprature' \(did you mean 'temperature'\?\)"):
         Ollama.create_async_generator("m", USER, temprature=1)
 
 
@@ -377,3 +377,8 @@ def test_gather_many_streams(fake_ollama: FakeOllama) -> None:
         return [text_of(items) for items in await asyncio.gather(*streams)]
 
     assert run(many()) == [HELLO] * 20
+
+
+def test_an_unknown_parameter_with_no_near_name_points_to_extra_body() -> None:
+    with pytest.raises(TypeError, match=r"'zzz_flag'; put other fields .* extra_body"):
+        Ollama.create_async_generator("m", USER, zzz_flag=1)

@@ -92,18 +92,21 @@ def reject_unknown(params: Mapping[str, Any], allowed: frozenset[str], where: st
         return
     import difflib
 
-    hints = []
+    described = []
+    plain = False
     for name in unknown:
         close = difflib.get_close_matches(name, sorted(allowed), n=1)
         if close:
-            hints.append(f"{name!r}: did you mean {close[0]!r}?")
+            described.append(f"{name!r} (did you mean {close[0]!r}?)")
         elif name in OLLAMA_OPTIONS and "options" in allowed:
-            hints.append(f"{name!r} is an Ollama option: pass options={{{name!r}: ...}}")
+            described.append(f"{name!r} (an Ollama option: pass options={{{name!r}: ...}})")
         elif name in OLLAMA_OPTIONS:
-            hints.append(f"{name!r} is an Ollama option: use the Ollama provider's options=")
-    names = ", ".join(repr(n) for n in unknown)
-    advice = "; ".join(hints) or "put other fields for the server in extra_body={...}"
-    raise TypeError(f"{where} got unexpected keyword argument(s) {names}: {advice}.")
+            described.append(f"{name!r} (an Ollama option: use the Ollama provider's options=)")
+        else:
+            described.append(repr(name))
+            plain = True
+    tail = "; put other fields for the server in extra_body={...}" if plain else ""
+    raise TypeError(f"{where} got unexpected keyword argument(s) {', '.join(described)}{tail}")
 
 
 _THINK_LEVELS = ("low", "medium", "high")
