@@ -223,7 +223,9 @@ def test_models_json(fake_ollama: FakeOllama) -> None:
         "details",
         "capabilities",
         "context_length",
+        "server",
     }
+    assert first["server"] == fake_ollama.url
     assert first["size"] == fake_ollama.installed()[0].size
     assert datetime.fromisoformat(first["modified_at"]).utcoffset() is not None
     assert first["details"]["family"] == "qwen3" and "thinking" in first["capabilities"]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ._address import ServerAddress, Source
 from ._errors import (
+    AllServersFailedError,
     BadResponseError,
     InvalidHostError,
     ModelNotFoundError,
@@ -20,6 +21,7 @@ from ._errors import (
     ProviderTimeoutError,
     ResponseStatusError,
     ServerUnreachableError,
+    SomeServersFailedError,
     StreamInterruptedError,
 )
 from ._events import (
@@ -38,6 +40,7 @@ from ._model_records import (
     Progress,
     PullProgress,
     RunningModel,
+    ServerVersion,
     ShowResult,
 )
 from ._results import Embeddings, WebPage, WebSearchResult
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
     from ._tools import arun_tool_calls, function_schema, run_tool_calls
 
 __all__ = [
+    "AllServersFailedError",
     "AsyncClient",
     "AsyncResult",
     "BadResponseError",
@@ -75,7 +79,9 @@ __all__ = [
     "RunningModel",
     "ServerAddress",
     "ServerUnreachableError",
+    "ServerVersion",
     "ShowResult",
+    "SomeServersFailedError",
     "Source",
     "StreamEvent",
     "StreamInterruptedError",

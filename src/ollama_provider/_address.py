@@ -31,6 +31,7 @@ __all__ = [
     "is_loopback",
     "parse_base_url",
     "resolve_ollama",
+    "resolve_servers",
     "split_userinfo",
 ]
 
@@ -303,3 +304,17 @@ def parse_base_url(value: str, *, setting: str = "api_base") -> ServerAddress:
         scheme, host, port, path, Source.ARGUMENT, setting, parser.shown, tuple(parser.notes),
         user, pw,
     )  # fmt: skip
+
+
+def resolve_servers(
+    api_base: str | None, env: Mapping[str, str], *, setting: str = "api_base"
+) -> tuple[ServerAddress, ...]:
+    """As :func:`resolve_ollama`, but ``OLLAMA_HOST`` may list several servers, comma-separated
+    (each read with the same rules, ``OLLAMA_PORT`` as the default port of each)."""
+    if api_base is not None and api_base.strip():
+        return (resolve_ollama(api_base, env, setting=setting),)
+    hosts = [h for h in env.get("OLLAMA_HOST", "").split(",") if h.strip()]
+    if len(hosts) <= 1:
+        return (resolve_ollama(None, env, setting=setting),)
+    port = {k: v for k, v in env.items() if k == "OLLAMA_PORT"}
+    return tuple(resolve_ollama(None, {"OLLAMA_HOST": h, **port}) for h in hosts)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
@@ -23,11 +24,13 @@ T = TypeVar("T")
 
 
 class SingleFlightCache(Generic[T]):
-    """At most ``max_entries`` values (the oldest go first); failures are never kept."""
+    """At most ``max_entries`` values (the oldest go first), each kept ``ttl`` seconds;
+    failures are never kept."""
 
-    def __init__(self, max_entries: int = 256) -> None:
+    def __init__(self, max_entries: int = 256, ttl: float = float("inf")) -> None:
         self._lock = threading.Lock()
-        self._values: dict[Hashable, T] = {}
+        self._values: dict[Hashable, tuple[T, float]] = {}
+        self._ttl = ttl
         self._inflight: dict[Hashable, concurrent.futures.Future[T]] = {}
         self._tasks: set[asyncio.Task[None]] = set()  # strong references to running fetches
         self._max = max_entries
@@ -38,8 +41,9 @@ class SingleFlightCache(Generic[T]):
         """The cached value, or the result of one ``fetch`` shared with concurrent callers."""
         while True:
             with self._lock:
-                if not refresh and key in self._values:
-                    return self._values[key]
+                found = None if refresh else self._values.get(key)
+                if found is not None and found[1] > time.monotonic():
+                    return found[0]
                 future = self._inflight.get(key)
                 owner = future is None
                 if future is None:
@@ -81,7 +85,7 @@ class SingleFlightCache(Generic[T]):
                 self._values.pop(key, None)
                 if len(self._values) >= self._max:
                     del self._values[next(iter(self._values))]
-                self._values[key] = value[0]
+                self._values[key] = (value[0], time.monotonic() + self._ttl)
 
     def forget(self, key: Hashable) -> None:
         with self._lock:

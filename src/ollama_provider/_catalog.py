@@ -25,6 +25,7 @@ __all__ = [
     "ServerKind",
     "available",
     "default_model",
+    "forget",
     "loaded_context",
     "model_names",
     "model_records",
@@ -32,7 +33,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger("ollama_provider")
-_names: SingleFlightCache[list[str]] = SingleFlightCache()
+# Kept five minutes: long enough that a burst of calls asks once, short enough that a
+# model pulled on another machine is found (a 404 refreshes a server's list at once).
+_names: SingleFlightCache[list[str]] = SingleFlightCache(ttl=300.0)
 
 
 class ServerKind(enum.Enum):
@@ -42,6 +45,11 @@ class ServerKind(enum.Enum):
 
 def reset() -> None:
     _names.clear()
+
+
+def forget(endpoint: Endpoint, kind: ServerKind) -> None:
+    """Drop a server's cached list (it turned out to be out of date)."""
+    _names.forget((kind, endpoint.identity))
 
 
 def _openai_ids(endpoint: Endpoint, path: str, data: Any) -> list[ModelInfo]:

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import _catalog, _pool
 from ._catalog import ServerKind
 from ._endpoint import Endpoint
-from ._errors import Action, BadResponseError, ProviderError, Reason
+from ._errors import Action, BadResponseError, ModelNotFoundError, ProviderError, Reason
 from ._requests import fetch_json
 from ._results import Embeddings
 from ._timeout import Timeout
@@ -43,7 +44,7 @@ def check_inputs(value: object) -> list[str]:
 
 @dataclass(slots=True)
 class EmbedCall:
-    endpoint: Endpoint
+    endpoints: tuple[Endpoint, ...]  # one server, or several: batches go to the least busy
     kind: ServerKind
     model: str
     inputs: list[str]
@@ -54,7 +55,7 @@ class EmbedCall:
 
 
 def _vectors(
-    call: EmbedCall, data: Any, count: int, path: str
+    call: EmbedCall, endpoint: Endpoint, data: Any, count: int, path: str
 ) -> tuple[list[list[float]], int, str]:
     if isinstance(data, dict) and call.kind is ServerKind.OLLAMA and "embeddings" in data:
         vectors = data["embeddings"]
@@ -74,35 +75,66 @@ def _vectors(
         shown = f"{len(vectors)} vectors" if isinstance(vectors, list) else "no vectors"
         error = BadResponseError(
             reason=Reason.WRONG_SHAPE, detail=f"answered {count} inputs with {shown}",
-            url=call.endpoint.base + path,
+            url=endpoint.base + path,
         )  # fmt: skip
-        raise call.endpoint.annotate(error, Action.EMBED)
+        raise endpoint.annotate(error, Action.EMBED)
     model = data.get("model") if isinstance(data.get("model"), str) else call.model
     return vectors, int(tokens) if isinstance(tokens, int) else 0, model
+
+
+def _by_load(order: list[Endpoint]) -> list[Endpoint]:
+    """The servers to try for one batch: the least busy first, ties in the given order."""
+    if len(order) == 1:
+        return order
+    return sorted(order, key=lambda e: _pool.state_of(e).in_flight)  # a stable sort
+
+
+async def _batch(
+    call: EmbedCall, order: list[Endpoint], path: str, start: int, stop: int, limit: int
+) -> tuple[list[list[float]], int, str]:
+    body = {"model": call.model, "input": call.inputs[start:stop], **call.extra}
+    multi = len(order) > 1
+    errors: list[ProviderError] = []
+    for endpoint in _by_load(order):
+        _pool.begin(endpoint)
+        try:
+            data = await fetch_json(
+                endpoint, "POST", path, call.timeout, body, action=Action.EMBED,
+                model=call.model, limit=limit,
+            )  # fmt: skip
+        except ProviderError as error:
+            if multi and isinstance(error, ModelNotFoundError):
+                _catalog.forget(endpoint, call.kind)
+            elif multi and _pool.fails_over(error):
+                _pool.failed(endpoint, error)
+            else:
+                raise
+            errors.append(error)
+            continue
+        finally:
+            _pool.end(endpoint)
+        return _vectors(call, endpoint, data, stop - start, path)
+    raise _pool.all_failed(errors, order, Action.EMBED)
 
 
 async def embed(call: EmbedCall) -> Embeddings:
     """All the vectors, in the order of the inputs."""
     path = "/api/embed" if call.kind is ServerKind.OLLAMA else "/embeddings"
+    _, order = await _pool.candidates(call.endpoints, call.kind, call.model, Action.EMBED)
     size = max(1, call.batch_size)
-    spans = [
-        (start, min(start + size, len(call.inputs))) for start in range(0, len(call.inputs), size)
-    ]
+    count = len(call.inputs)
+    spans = [(start, min(start + size, count)) for start in range(0, count, size)]
     gate = asyncio.Semaphore(max(1, call.max_concurrency))
 
     async def one(start: int, stop: int) -> tuple[list[list[float]], int, str]:
-        body = {"model": call.model, "input": call.inputs[start:stop], **call.extra}
+        limit = max(16 << 20, (stop - start) * _PER_VECTOR)
         async with gate:
             try:
-                data = await fetch_json(
-                    call.endpoint, "POST", path, call.timeout, body, action=Action.EMBED,
-                    model=call.model, limit=max(16 << 20, (stop - start) * _PER_VECTOR),
-                )  # fmt: skip
+                return await _batch(call, order, path, start, stop, limit)
             except ProviderError as error:
                 if len(spans) > 1:
                     error.inputs = range(start, stop)  # which inputs failed, in the message too
                 raise
-        return _vectors(call, data, stop - start, path)
 
     tasks = [asyncio.ensure_future(one(start, stop)) for start, stop in spans]
     try:
@@ -115,8 +147,8 @@ async def embed(call: EmbedCall) -> Embeddings:
     vectors: list[list[float]] = []
     tokens = 0
     model = call.model
-    for batch, count, answered in results:
+    for batch, used, answered in results:
         vectors += batch
-        tokens += count
+        tokens += used
         model = answered or model
     return Embeddings(vectors, model, tokens)

@@ -4,6 +4,8 @@
 
     ProviderError                      base; .url, .reason, .advice
     ├── ServerUnreachableError         refused, DNS failure, TLS, reset or non-HTTP before an answer
+    │   └── AllServersFailedError      several servers, each failed before answering; .errors
+    ├── SomeServersFailedError         a call on several servers failed on some; .errors, .done
     ├── ProviderTimeoutError           also a builtin TimeoutError; .phase, .timeout, .partial
     ├── ResponseStatusError            an HTTP error status; .status, .server_message, .retry_after
     ├── ModelNotFoundError             the model is not there, or none is; .model, .available
@@ -25,6 +27,7 @@ import enum
 
 __all__ = [
     "Action",
+    "AllServersFailedError",
     "BadResponseError",
     "InvalidHostError",
     "ModelNotFoundError",
@@ -34,6 +37,7 @@ __all__ = [
     "Reason",
     "ResponseStatusError",
     "ServerUnreachableError",
+    "SomeServersFailedError",
     "StreamInterruptedError",
 ]
 
@@ -169,6 +173,34 @@ class ServerUnreachableError(ProviderError):
     """No HTTP answer: refused, name not resolved, TLS failed, closed or not HTTP."""
 
 
+class AllServersFailedError(ServerUnreachableError):
+    """A call given several servers found none that could answer; ``errors`` holds each
+    server's error, in the order tried."""
+
+    def __init__(
+        self, message: str | None = None, *, errors: list[ProviderError], **facts: object
+    ) -> None:
+        super().__init__(message, **facts)  # type: ignore[arg-type]
+        self.errors = errors
+
+
+class SomeServersFailedError(ProviderError):
+    """Model management on several servers failed on some of them: ``errors`` maps each
+    failing server's root URL to its error; ``done`` lists the servers where it worked."""
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        errors: dict[str, ProviderError],
+        done: list[str],
+        **facts: object,
+    ) -> None:
+        super().__init__(message, **facts)  # type: ignore[arg-type]
+        self.errors = errors
+        self.done = done
+
+
 class ProviderTimeoutError(ProviderError, TimeoutError):
     """A wait ran out.
 
@@ -241,6 +273,7 @@ class ModelNotFoundError(ProviderError):
         super().__init__(message, **facts)  # type: ignore[arg-type]
         self.model = model
         self.available = available if available is not None else []
+        self.available_by_server: dict[str, list[str]] = {}  # several servers: what each has
         self.status = status
         self.server_message = server_message
 

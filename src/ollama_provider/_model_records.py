@@ -17,6 +17,7 @@ __all__ = [
     "Progress",
     "PullProgress",
     "RunningModel",
+    "ServerVersion",
     "ShowResult",
     "parse_time",
 ]
@@ -89,6 +90,7 @@ class ModelInfo:
     details: ModelDetails = field(default_factory=ModelDetails)
     capabilities: tuple[str, ...] = ()
     context_length: int | None = None
+    server: str = ""  # the server's root URL: several servers list their models together
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> ModelInfo:
@@ -117,6 +119,7 @@ class RunningModel:
     expires_at: datetime | None = None
     context_length: int | None = None
     details: ModelDetails = field(default_factory=ModelDetails)
+    server: str = ""  # the server's root URL
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> RunningModel:
@@ -201,6 +204,7 @@ class Progress:
     digest: str | None = None
     completed: int | None = None
     total: int | None = None
+    server: str = ""  # several servers: which one this line is about
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> Progress:
@@ -211,6 +215,14 @@ class Progress:
             _int(data.get("completed")),
             _int(data.get("total")),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ServerVersion:
+    """One server's version (``versions()``)."""
+
+    server: str
+    version: str
 
 
 #: The name of :class:`Progress` before push and create had progress too.

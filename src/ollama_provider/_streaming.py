@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from . import _catalog
+from . import _catalog, _pool
 from ._assemble import ChatAssembler, ServerStreamError, UnexpectedAnswerError
 from ._decode import DEFAULT_MAX_LINE, DecodeError, LineTooLongError
 from ._endpoint import Endpoint
@@ -31,7 +31,7 @@ from ._errors import (
 from ._events import Usage
 from ._requests import bad_answer, status_error
 from ._timeout import Timeout
-from ._transport import HTTPRequest
+from ._transport import HTTPRequest, HTTPResponse
 
 __all__ = ["FINISHED_GRACE", "ChatCall", "chat_items"]
 
@@ -48,7 +48,7 @@ FINISHED_GRACE = 5.0
 class ChatCall:
     """Everything a chat request needs, built (and checked) before the first ``await``."""
 
-    endpoint: Endpoint
+    endpoints: tuple[Endpoint, ...]  # one server, or several to route between
     kind: _catalog.ServerKind
     path: str
     body: dict[str, Any]
@@ -83,30 +83,65 @@ def _is_stream(content_type: str) -> bool:
     return kind in ("text/event-stream", "application/x-ndjson", "") or "stream" in kind
 
 
-async def chat_items(call: ChatCall) -> AsyncGenerator[Any, None]:
-    """The stream driver: request, then bytes → assembler → items, yielded as they arrive."""
-    endpoint = call.endpoint
-    if not call.body.get("model"):
-        model = await _catalog.default_model(endpoint, call.kind, call.timeout, call.action)
+async def _open(call: ChatCall) -> tuple[Endpoint, HTTPRequest, HTTPResponse]:
+    """Send the request to the first server that answers (several servers: see ``_pool``).
+
+    The chosen server counts one more request in flight until the caller ends it.
+    """
+    wanted = str(call.body.get("model") or "")
+    model, order = await _pool.candidates(call.endpoints, call.kind, wanted, call.action)
+    multi = len(call.endpoints) > 1
+    if not model:  # one server and no model named: its first
+        model = await _catalog.default_model(order[0], call.kind, call.timeout, call.action)
+    if model != wanted:
         call.body["model"] = model
         call.payload = orjson.dumps(call.body)
     if call.stream:
         accept = "application/x-ndjson" if call.native else "text/event-stream"
     else:
         accept = "application/json"
-    request = endpoint.request("POST", call.path, call.timeout, call.payload, accept=accept)
-    response = await endpoint.send(request, call.action)
+    errors: list[ProviderError] = []
+    for endpoint in order:
+        request = endpoint.request("POST", call.path, call.timeout, call.payload, accept=accept)
+        if multi:
+            logger.debug("%s %r → %s", call.action.value, model, endpoint.base)
+        _pool.begin(endpoint)
+        try:
+            response = await endpoint.send(request, call.action)
+        except ProviderError as unreachable:
+            _pool.end(endpoint)
+            if not (multi and _pool.fails_over(unreachable)):
+                raise
+            _pool.failed(endpoint, unreachable)
+            errors.append(unreachable)
+            continue
+        except BaseException:
+            _pool.end(endpoint)
+            raise
+        if response.status < 300:
+            _pool.succeeded(endpoint)
+            return endpoint, request, response
+        _pool.end(endpoint)
+        error = await status_error(response, request, endpoint, call.action, model=model)
+        if multi and isinstance(error, ModelNotFoundError):
+            _catalog.forget(endpoint, call.kind)  # its list was out of date
+        elif multi and _pool.fails_over(error):
+            _pool.failed(endpoint, error)
+        else:
+            if isinstance(error, ModelNotFoundError):
+                error.available = await _catalog.available(endpoint, call.kind) or []
+            raise error
+        errors.append(error)
+    raise _pool.all_failed(errors, order, call.action)
+
+
+async def chat_items(call: ChatCall) -> AsyncGenerator[Any, None]:
+    """The stream driver: request, then bytes → assembler → items, yielded as they arrive."""
+    endpoint, request, response = await _open(call)
     assembler = ChatAssembler(native=call.native, max_line=call.max_line)
     complete = False
     failure: ProviderError | None = None
     try:
-        if response.status >= 300:
-            error = await status_error(
-                response, request, endpoint, call.action, model=call.body.get("model")
-            )
-            if isinstance(error, ModelNotFoundError):
-                error.available = await _catalog.available(endpoint, call.kind) or []
-            raise error
         content_type = response.headers.get("Content-Type", "")
         if call.stream and _is_stream(content_type):
             read, feed = response.read_some, assembler.feed
@@ -115,7 +150,7 @@ async def chat_items(call: ChatCall) -> AsyncGenerator[Any, None]:
                 while data := await read():
                     for item in feed(data):
                         if item.__class__ is Usage and call.kind is _catalog.ServerKind.OLLAMA:
-                            yield await _truncation(item, call)
+                            yield await _truncation(item, call, endpoint)
                         else:
                             yield item
                     if assembler.exhausted:
@@ -157,7 +192,7 @@ async def chat_items(call: ChatCall) -> AsyncGenerator[Any, None]:
                     complete = True
                     for item in items:
                         if item.__class__ is Usage and call.kind is _catalog.ServerKind.OLLAMA:
-                            yield await _truncation(item, call)
+                            yield await _truncation(item, call, endpoint)
                         else:
                             yield item
     except (ProviderTimeoutError, StreamInterruptedError) as exc:
@@ -166,6 +201,7 @@ async def chat_items(call: ChatCall) -> AsyncGenerator[Any, None]:
         endpoint.annotate(exc, call.action)
         raise
     finally:
+        _pool.end(endpoint)
         if complete:
             await response.finish()
         else:
@@ -196,13 +232,13 @@ def _whole(
     return [], _failure(failure, request, "")
 
 
-async def _truncation(usage: Usage, call: ChatCall) -> Usage:
+async def _truncation(usage: Usage, call: ChatCall, endpoint: Endpoint) -> Usage:
     """Usage with ``truncated`` set when the prompt filled the whole context window."""
     options = call.body.get("options")
     window = options.get("num_ctx") if isinstance(options, dict) else None
     tokens = usage.prompt_tokens
     if not isinstance(window, int) and tokens in _WINDOWS:
-        window = await _catalog.loaded_context(call.endpoint, str(call.body.get("model", "")))
+        window = await _catalog.loaded_context(endpoint, str(call.body.get("model", "")))
     if not isinstance(window, int) or tokens < window:
         return usage
     from ._wording import truncation_warning

@@ -15,6 +15,7 @@ from http import HTTPStatus
 from ._address import HostProblem, Note, ServerAddress, Source
 from ._errors import (
     Action,
+    AllServersFailedError,
     BadResponseError,
     InvalidHostError,
     ModelNotFoundError,
@@ -24,6 +25,7 @@ from ._errors import (
     Reason,
     ResponseStatusError,
     ServerUnreachableError,
+    SomeServersFailedError,
     StreamInterruptedError,
 )
 
@@ -257,6 +259,15 @@ def _status(error: ResponseStatusError, a: Audience) -> Wording:
 
 def _model_missing(error: ModelNotFoundError, a: Audience) -> Wording:
     name, installed = error.model, error.available
+    if error.available_by_server:
+        each = "; ".join(
+            f"{server} has {', '.join(names) if names else 'none'}"
+            for server, names in error.available_by_server.items()
+        )
+        return Wording(
+            f"model {name!r} is on none of the servers ({each}).",
+            f"Pull it on one of them: {a.pull.format(name=name)} (with {a.host} naming it).",
+        )
     listed = f" Installed: {', '.join(installed)}." if installed else ""
     if error.reason is Reason.NO_MODELS:
         where = f" at {error.url}" if error.url else ""
@@ -374,7 +385,26 @@ def describe(error: ProviderError, audience: Audience) -> Wording:
     return words
 
 
+def _all_failed(error: AllServersFailedError, a: Audience) -> Wording:
+    each = "; ".join(_words(e, a).message.rstrip(".") for e in error.errors)
+    return Wording(f"every server failed: {each}.", "Check that at least one of them is running.")
+
+
+def _some_failed(error: SomeServersFailedError, a: Audience) -> Wording:
+    each = "; ".join(
+        f"{server}: {_words(e, a).message.rstrip('.')}" for server, e in error.errors.items()
+    )
+    done = f" It worked on {', '.join(error.done)}." if error.done else ""
+    return Wording(
+        f"{error.action.value} failed on {len(error.errors)} server(s): {each}.{done}", ""
+    )
+
+
 def _words(error: ProviderError, audience: Audience) -> Wording:
+    if isinstance(error, AllServersFailedError):
+        return _all_failed(error, audience)
+    if isinstance(error, SomeServersFailedError):
+        return _some_failed(error, audience)
     for cls, make in _BY_CLASS:
         if isinstance(error, cls):
             return make(error, audience)

@@ -8,11 +8,12 @@ typed (``_model_records``), never raw dicts; a 404 about the model raises
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._errors import Action, ModelNotFoundError
-from .._model_records import ModelInfo, RunningModel, ShowResult
+from .._errors import Action, ModelNotFoundError, ProviderError, SomeServersFailedError
+from .._model_records import ModelInfo, RunningModel, ServerVersion, ShowResult
 from .._params import check_model_name
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
 
@@ -40,10 +41,37 @@ class ModelAdmin:
         headers: Mapping[str, str] | None,
         proxy: str | bool | None,
         verify: bool | str,
-    ) -> Endpoint:
+    ) -> tuple[Endpoint, ...]:
         connection = {"headers": headers, "proxy": proxy, "verify": verify}
-        endpoint: Endpoint = cls._endpoint(api_base, api_key, connection)  # type: ignore[attr-defined]
-        return endpoint
+        endpoints: tuple[Endpoint, ...] = cls._endpoints(api_base, api_key, connection)  # type: ignore[attr-defined]
+        return endpoints
+
+    @classmethod
+    async def _fetch(
+        cls,
+        endpoint: Endpoint,
+        action: Action,
+        method: str,
+        path: str,
+        body: object,
+        timeout: float | Timeout | None,
+        *,
+        model: str | None = None,
+        wait: Timeout = DEFAULT_TIMEOUT,
+    ) -> Any:
+        """One request to one server; a missing model's error lists the installed ones."""
+        from .._requests import fetch_json
+
+        try:
+            return await fetch_json(
+                endpoint, method, path, Timeout.of(timeout, wait), body, action=action, model=model
+            )
+        except ModelNotFoundError as error:
+            missing = error
+        from .._catalog import available
+
+        missing.available = await available(endpoint, cls._kind()) or []  # type: ignore[attr-defined]
+        raise missing
 
     @classmethod
     async def _call(
@@ -57,21 +85,17 @@ class ModelAdmin:
         *,
         model: str | None = None,
         wait: Timeout = DEFAULT_TIMEOUT,
-    ) -> Any:
-        from .._requests import fetch_json
-
+    ) -> list[tuple[Endpoint, Any]]:
+        """The request on every server given (one, or each of several), with its answer."""
         timeout = options.pop("timeout", None)
-        endpoint = cls._admin(api_base, **options)
-        try:
-            return await fetch_json(
-                endpoint, method, path, Timeout.of(timeout, wait), body, action=action, model=model
-            )
-        except ModelNotFoundError as error:
-            missing = error
-        from .._catalog import available
+        endpoints = cls._admin(api_base, **options)
 
-        missing.available = await available(endpoint, cls._kind()) or []  # type: ignore[attr-defined]
-        raise missing
+        async def one(endpoint: Endpoint) -> Any:
+            return await cls._fetch(
+                endpoint, action, method, path, body, timeout, model=model, wait=wait
+            )
+
+        return await on_each(endpoints, action, one)
 
     @classmethod
     async def list_models(
@@ -91,47 +115,74 @@ class ModelAdmin:
         """
         from .._catalog import model_records
 
-        endpoint = cls._admin(api_base, api_key, headers, proxy, verify)
-        return await model_records(endpoint, cls._kind(), Timeout.of(timeout, DEFAULT_TIMEOUT))  # type: ignore[attr-defined]
+        endpoints = cls._admin(api_base, api_key, headers, proxy, verify)
+        wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
+
+        async def one(endpoint: Endpoint) -> list[ModelInfo]:
+            records = await model_records(endpoint, cls._kind(), wait)  # type: ignore[attr-defined]
+            return [replace(r, server=endpoint.base) for r in records]
+
+        found = await on_each(endpoints, Action.LIST, one)
+        return [record for _, records in found for record in records]
 
     @classmethod
     async def show(cls, model: str, api_base: Base = None, **options: Any) -> ShowResult:
-        """Details, parameters, context length and capabilities of one model."""
+        """Details, parameters, context length and capabilities of one model (several
+        servers: from the first that has it)."""
+        from .._pool import candidates
         from .._requests import wrong_shape
 
         name = _model(model)
-        data = await cls._call(
-            Action.SHOW, "POST", "/api/show", {"model": name}, api_base, _options(options),
-            model=name,
-        )  # fmt: skip
+        checked = _options(options)
+        timeout = checked.pop("timeout", None)
+        endpoints = cls._admin(api_base, **checked)
+        _, order = await candidates(endpoints, cls._kind(), name, Action.SHOW)  # type: ignore[attr-defined]
+        data = await cls._fetch(
+            order[0], Action.SHOW, "POST", "/api/show", {"model": name}, timeout, model=name
+        )
         if not isinstance(data, dict):
-            endpoint = cls._admin(api_base, **_connection(options))
-            raise wrong_shape(endpoint, "/api/show", Action.SHOW, "a model's details", data)
+            raise wrong_shape(order[0], "/api/show", Action.SHOW, "a model's details", data)
         return ShowResult.parse(name, data)
 
     @classmethod
     async def ps(cls, api_base: Base = None, **options: Any) -> list[RunningModel]:
-        """Models loaded in memory, with their size and when they unload."""
-        data = await cls._call(Action.LIST, "GET", "/api/ps", None, api_base, _options(options))
-        if not isinstance(data, dict) or "models" not in data:
-            from .._requests import wrong_shape
+        """Models loaded in memory, with their size and when they unload (several
+        servers: each record's ``server`` says where)."""
+        from .._requests import wrong_shape
 
-            endpoint = cls._admin(api_base, **_connection(options))
-            raise wrong_shape(endpoint, "/api/ps", Action.LIST, "a model list", data)
-        return [RunningModel.parse(m) for m in data["models"] or [] if isinstance(m, dict)]
+        running: list[RunningModel] = []
+        answers = await cls._call(Action.LIST, "GET", "/api/ps", None, api_base, _options(options))
+        for endpoint, data in answers:
+            if not isinstance(data, dict) or "models" not in data:
+                raise wrong_shape(endpoint, "/api/ps", Action.LIST, "a model list", data)
+            running += [
+                replace(RunningModel.parse(m), server=endpoint.base)
+                for m in data["models"] or []
+                if isinstance(m, dict)
+            ]
+        return running
+
+    @classmethod
+    async def versions(cls, api_base: Base = None, **options: Any) -> list[ServerVersion]:
+        """Each server's version (``GET /api/version``)."""
+        from .._requests import wrong_shape
+
+        found = []
+        answers = await cls._call(
+            Action.OTHER, "GET", "/api/version", None, api_base, _options(options)
+        )
+        for endpoint, data in answers:
+            if not isinstance(data, dict) or not isinstance(data.get("version"), str):
+                raise wrong_shape(endpoint, "/api/version", Action.OTHER, "a version", data)
+            found.append(ServerVersion(endpoint.base, str(data["version"])))
+        return found
 
     @classmethod
     async def version(cls, api_base: Base = None, **options: Any) -> str:
-        """The server's version (``GET /api/version``)."""
-        data = await cls._call(
-            Action.OTHER, "GET", "/api/version", None, api_base, _options(options)
-        )
-        if not isinstance(data, dict) or not isinstance(data.get("version"), str):
-            from .._requests import wrong_shape
-
-            endpoint = cls._admin(api_base, **_connection(options))
-            raise wrong_shape(endpoint, "/api/version", Action.OTHER, "a version", data)
-        return str(data["version"])
+        """The server's version (``GET /api/version``; several servers: :meth:`versions`)."""
+        if len(cls.server_addresses(api_base)) > 1:  # type: ignore[attr-defined]
+            raise ValueError("several servers are given: use versions(), one per server")
+        return (await cls.versions(api_base, **options))[0].version
 
     @classmethod
     async def load(
@@ -196,6 +247,10 @@ class ModelAdmin:
         return _run(cls.version(api_base, **options))
 
     @classmethod
+    def versions_sync(cls, api_base: Base = None, **options: Any) -> list[ServerVersion]:
+        return _run(cls.versions(api_base, **options))
+
+    @classmethod
     def load_sync(cls, model: str, api_base: Base = None, **options: Any) -> None:
         _run(cls.load(model, api_base, **options))
 
@@ -215,6 +270,31 @@ class ModelAdmin:
 
 
 _CONNECTION = ("api_key", "headers", "proxy", "verify")
+
+
+async def on_each(
+    endpoints: tuple[Endpoint, ...], action: Action, work: Callable[[Endpoint], Awaitable[T]]
+) -> list[tuple[Endpoint, T]]:
+    """``work`` on every server (concurrently); any failure raises, naming each server's.
+
+    One server: its result, or its error as it is.
+    """
+    if len(endpoints) == 1:
+        return [(endpoints[0], await work(endpoints[0]))]
+    import asyncio
+
+    results = await asyncio.gather(*(work(e) for e in endpoints), return_exceptions=True)
+    errors = {
+        e.base: r for e, r in zip(endpoints, results, strict=True) if isinstance(r, BaseException)
+    }
+    if not errors:
+        return list(zip(endpoints, results, strict=True))  # type: ignore[arg-type]
+    for error in errors.values():
+        if not isinstance(error, ProviderError):
+            raise error
+    done = [e.base for e in endpoints if e.base not in errors]
+    failure = SomeServersFailedError(errors=errors, done=done, url=", ".join(errors))  # type: ignore[arg-type]
+    raise endpoints[0].annotate(failure, action)
 
 
 def _options(options: dict[str, Any]) -> dict[str, Any]:

@@ -54,9 +54,10 @@ class InferenceMixin:
         extra: dict[str, Any] = {}
         if dimensions is not None:
             extra["dimensions"] = dimensions
-        endpoint = cls._endpoint(api_base, api_key, _connection(headers, proxy, verify))  # type: ignore[attr-defined]
+        connection = _connection(headers, proxy, verify)
+        endpoints = cls._endpoints(api_base, api_key, connection)  # type: ignore[attr-defined]
         return await run_embed(
-            cls, endpoint, model, input, extra, timeout, batch_size, max_concurrency
+            cls, endpoints, model, input, extra, timeout, batch_size, max_concurrency
         )
 
     @classmethod
@@ -99,8 +100,9 @@ class InferenceMixin:
             "seed": seed, "stop": stop, "suffix": suffix,
         }  # fmt: skip
         body.update({k: v for k, v in sampling.items() if v is not None})
-        endpoint = cls._endpoint(api_base, api_key, _connection(headers, proxy, verify))  # type: ignore[attr-defined]
-        return stream_generate(cls, endpoint, "/completions", body, timeout, native=False)
+        connection = _connection(headers, proxy, verify)
+        endpoints = cls._endpoints(api_base, api_key, connection)  # type: ignore[attr-defined]
+        return stream_generate(cls, endpoints, "/completions", body, timeout, native=False)
 
     @classmethod
     def generate_sync(cls, model: str, prompt: str, **kwargs: Any) -> Iterator[StreamItem]:
@@ -124,7 +126,7 @@ def _prompt(prompt: object) -> str:
 
 async def run_embed(
     provider: Any,
-    endpoint: Endpoint,
+    endpoints: tuple[Endpoint, ...],
     model: str,
     inputs: object,
     extra: dict[str, Any],
@@ -146,19 +148,20 @@ async def run_embed(
         raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
     wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
     call: EmbedCall = EmbedCall(
-        endpoint, provider._kind(), name, texts, extra, wait, batch_size, max_concurrency
+        endpoints, provider._kind(), name, texts, extra, wait, batch_size, max_concurrency
     )
     try:
         return await embed(call)
     except ModelNotFoundError as error:
         missing = error
-    missing.available = await available(endpoint, provider._kind()) or []
+    if len(endpoints) == 1:
+        missing.available = await available(endpoints[0], provider._kind()) or []
     raise missing
 
 
 def stream_generate(
     provider: Any,
-    endpoint: Endpoint,
+    endpoints: tuple[Endpoint, ...],
     path: str,
     body: dict[str, Any],
     timeout: float | Timeout | None,
@@ -169,7 +172,7 @@ def stream_generate(
     from .._streaming import ChatCall, chat_items
 
     call = ChatCall(
-        endpoint,
+        endpoints,
         provider._kind(),
         path,
         body,

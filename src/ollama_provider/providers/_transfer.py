@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +33,11 @@ class TransferMixin:
     """Mixed into ``Ollama``; relies on its ``_endpoint``."""
 
     @classmethod
-    def _transfer_endpoint(cls, api_base: Base, options: dict[str, Any]) -> Endpoint:
+    def _transfer_endpoints(cls, api_base: Base, options: dict[str, Any]) -> tuple[Endpoint, ...]:
         from ._admin import _connection
 
-        endpoint: Endpoint = cls._endpoint(api_base, **_split(_connection(options)))  # type: ignore[attr-defined]
-        return endpoint
+        endpoints: tuple[Endpoint, ...] = cls._endpoints(api_base, **_split(_connection(options)))  # type: ignore[attr-defined]
+        return endpoints
 
     @classmethod
     async def pull(
@@ -45,8 +46,8 @@ class TransferMixin:
         """Download a model: progress lines as they come. A failure line raises; so does
         an answer that ends before ``success``."""
         body = {"model": _name(model), "stream": True, **({"insecure": True} if insecure else {})}
-        endpoint = cls._transfer_endpoint(api_base, options)
-        async for progress in _progress(endpoint, "/api/pull", body, options, Action.PULL):
+        endpoints = cls._transfer_endpoints(api_base, options)
+        async for progress in _on_each(endpoints, "/api/pull", body, options, Action.PULL):
             yield progress
 
     @classmethod
@@ -55,8 +56,8 @@ class TransferMixin:
     ) -> AsyncIterator[Progress]:
         """Upload a model to its registry (its name says which: ``user/model``)."""
         body = {"model": _name(model), "stream": True, **({"insecure": True} if insecure else {})}
-        endpoint = cls._transfer_endpoint(api_base, options)
-        async for progress in _progress(endpoint, "/api/push", body, options, Action.PUSH):
+        endpoints = cls._transfer_endpoints(api_base, options)
+        async for progress in _on_each(endpoints, "/api/push", body, options, Action.PUSH):
             yield progress
 
     @classmethod
@@ -113,15 +114,13 @@ class TransferMixin:
         fields = {k: v for k, v in fields.items() if v is not None}
         if local is None and "from" not in fields:
             raise ValueError("create needs from_= (a model, or a local GGUF file) or a modelfile")
-        endpoint = cls._transfer_endpoint(api_base, options)
-        if local is not None:
-            fields["files"] = await _upload_all(endpoint, local)
-        if adapter_paths:
-            fields["adapters"] = {}
-            for adapter in adapter_paths:
-                fields["adapters"].update(await _upload_all(endpoint, adapter))
+        endpoints = cls._transfer_endpoints(api_base, options)
+        uploads = [(local, "files")] if local is not None else []
+        uploads += [(adapter, "adapters") for adapter in adapter_paths]
         body = {"model": name, "stream": True, **fields}
-        async for progress in _progress(endpoint, "/api/create", body, options, Action.CREATE):
+        async for progress in _on_each(
+            endpoints, "/api/create", body, options, Action.CREATE, uploads
+        ):
             yield progress
 
     # -- sync forms ----------------------------------------------------------------------
@@ -161,6 +160,36 @@ def _read_modelfile(modelfile: str | Path, parse: Any) -> Any:
     if isinstance(modelfile, Path):
         return parse(modelfile.read_text("utf-8"), modelfile.resolve().parent)
     return parse(modelfile)
+
+
+async def _on_each(
+    endpoints: tuple[Endpoint, ...],
+    path: str,
+    body: dict[str, Any],
+    options: dict[str, Any],
+    action: Action,
+    uploads: Sequence[tuple[Path, str]] = (),
+) -> AsyncIterator[Progress]:
+    """The transfer on each server in turn (files uploaded to each first); several
+    servers: every line says which, and failures are reported together at the end."""
+    from .._errors import ProviderError, SomeServersFailedError
+
+    errors: dict[str, ProviderError] = {}
+    for endpoint in endpoints:
+        try:
+            sent = dict(body)
+            for local, field in uploads:
+                sent.setdefault(field, {}).update(await _upload_all(endpoint, local))
+            async for progress in _progress(endpoint, path, sent, options, action):
+                yield progress if len(endpoints) == 1 else replace(progress, server=endpoint.base)
+        except ProviderError as error:
+            if len(endpoints) == 1:
+                raise
+            errors[endpoint.base] = error
+    if errors:
+        done = [e.base for e in endpoints if e.base not in errors]
+        failure = SomeServersFailedError(errors=errors, done=done, url=", ".join(errors))
+        raise endpoints[0].annotate(failure, action)
 
 
 async def _progress(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -37,8 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ConnectionInfo", "OpenaiAPI"]
 
-#: ``api_base`` as callers pass it: a URL, or an address resolved by ``server_address``.
-Base = str | ServerAddress | None
+#: ``api_base`` as callers pass it: a URL, an address resolved by ``server_address``, or a
+#: list of either (several servers: calls are routed between them, see ``_pool``).
+Base = str | ServerAddress | Sequence[str | ServerAddress] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,19 +78,41 @@ class OpenaiAPI(InferenceMixin):
         return ServerKind.OPENAI
 
     @classmethod
-    def _resolve(cls, api_base: str | None, setting: str) -> ServerAddress:
-        return _parse_base_url(api_base or cls.api_base, setting)
+    def _resolve(cls, api_base: str | None, setting: str) -> tuple[ServerAddress, ...]:
+        return (_parse_base_url(api_base or cls.api_base, setting),)
+
+    @classmethod
+    def server_addresses(
+        cls, api_base: Base = None, *, setting: str = "api_base"
+    ) -> tuple[ServerAddress, ...]:
+        """Every server calls would go to now (several for a list, or for a comma-separated
+        ``OLLAMA_HOST``), in order, without repeats. ``setting`` is how the caller spells
+        ``api_base`` in messages (a command line says ``--host``)."""
+        if isinstance(api_base, ServerAddress):
+            return (api_base,)
+        if api_base is None or isinstance(api_base, str):
+            return cls._resolve(api_base, setting)
+        if not isinstance(api_base, Sequence) or not api_base:
+            raise ValueError("api_base must be a URL, or a non-empty list of URLs")
+        found: dict[str, ServerAddress] = {}
+        for item in api_base:
+            if not isinstance(item, (str, ServerAddress)):
+                raise TypeError(f"api_base entries must be URLs, not {type(item).__name__}")
+            for address in cls.server_addresses(item, setting=setting):
+                found.setdefault(address.root, address)
+        return tuple(found.values())
 
     @classmethod
     def server_address(cls, api_base: Base = None, *, setting: str = "api_base") -> ServerAddress:
-        """Where calls would go now, and how that was derived.
-
-        ``setting`` is how the caller spells ``api_base`` in messages (a command
-        line says ``--host``). The result may be passed as ``api_base`` to any call.
-        """
-        if isinstance(api_base, ServerAddress):
-            return api_base
-        return cls._resolve(api_base, setting)
+        """Where calls would go now, and how that was derived (one server; see
+        :meth:`server_addresses` for several). The result may be passed as ``api_base``."""
+        addresses = cls.server_addresses(api_base, setting=setting)
+        if len(addresses) > 1:
+            roots = ", ".join(a.root for a in addresses)
+            raise ValueError(
+                f"{len(addresses)} servers are given ({roots}): use server_addresses()"
+            )
+        return addresses[0]
 
     @classmethod
     def connection_info(
@@ -100,12 +123,30 @@ class OpenaiAPI(InferenceMixin):
         return ConnectionInfo(address, choose_proxy(address, proxy, os.environ))
 
     @classmethod
+    def connections_info(
+        cls, api_base: Base = None, *, proxy: str | bool | None = None
+    ) -> list[ConnectionInfo]:
+        """:meth:`connection_info` for each of several servers."""
+        addresses = cls.server_addresses(api_base)
+        return [ConnectionInfo(a, choose_proxy(a, proxy, os.environ)) for a in addresses]
+
+    @classmethod
     def _endpoint(
         cls, api_base: Base, api_key: str | None, connection: Mapping[str, Any]
     ) -> Endpoint:
+        """The one server a call goes to (several: the first; see :meth:`_endpoints`)."""
+        return cls._endpoints(api_base, api_key, connection)[0]
+
+    @classmethod
+    def _endpoints(
+        cls, api_base: Base, api_key: str | None, connection: Mapping[str, Any]
+    ) -> tuple[Endpoint, ...]:
         from .._endpoint import endpoint_for
 
-        return endpoint_for(cls.server_address(api_base), cls.label, api_key, connection)
+        return tuple(
+            endpoint_for(address, cls.label, api_key, connection)
+            for address in cls.server_addresses(api_base)
+        )
 
     # -- models ---------------------------------------------------------------------
 
@@ -155,9 +196,17 @@ class OpenaiAPI(InferenceMixin):
         from .._catalog import model_names
 
         connection = {"headers": headers, "proxy": proxy, "verify": verify}
-        endpoint = cls._endpoint(api_base, api_key, connection)
+        endpoints = cls._endpoints(api_base, api_key, connection)
         wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
-        models = await model_names(endpoint, cls._kind(), wait, refresh=refresh)
+        if len(endpoints) == 1:
+            models = await model_names(endpoints[0], cls._kind(), wait, refresh=refresh)
+        else:  # several servers: the union, in the order given, each name once
+            import asyncio
+
+            lists = await asyncio.gather(
+                *(model_names(e, cls._kind(), wait, refresh=refresh) for e in endpoints)
+            )
+            models = list(dict.fromkeys(name for names in lists for name in names))
         cls.models = list(models)
         cls.default_model = models[0] if models else ""
         return models
@@ -177,11 +226,15 @@ class OpenaiAPI(InferenceMixin):
         :class:`ModelNotFoundError` (``status`` None) saying how to get one."""
         from .._catalog import default_model
         from .._errors import Action
+        from .._pool import candidates
 
         connection = {"headers": headers, "proxy": proxy, "verify": verify}
-        endpoint = cls._endpoint(api_base, api_key, connection)
+        endpoints = cls._endpoints(api_base, api_key, connection)
+        model, order = await candidates(endpoints, cls._kind(), "", Action.CHAT)
+        if model:
+            return model
         wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
-        return await default_model(endpoint, cls._kind(), wait, Action.CHAT)
+        return await default_model(order[0], cls._kind(), wait, Action.CHAT)
 
     # -- chat -----------------------------------------------------------------------
 
@@ -255,10 +308,10 @@ class OpenaiAPI(InferenceMixin):
         if params.get("response_format") is not None:
             params["response_format"] = response_format_of(params["response_format"])
         wait = Timeout.of(timeout, CHAT_TIMEOUT)
-        endpoint = cls._endpoint(api_base, api_key, connection)
+        endpoints = cls._endpoints(api_base, api_key, connection)
         path, body, native = cls._route(model, checked, bool(stream), params, extra)
         return ChatCall(
-            endpoint,
+            endpoints,
             cls._kind(),
             path,
             body,
