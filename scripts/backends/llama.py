@@ -78,18 +78,22 @@ class LlamaServer:
 
 
 def start(
-    *, parallel: int = 4, log_path: pathlib.Path | None = None, timeout: float = 120.0
+    *,
+    parallel: int = 4,
+    port: int = 0,
+    log_path: pathlib.Path | None = None,
+    timeout: float = 120.0,
 ) -> LlamaServer:
-    """Start the server on a free loopback port and wait until it answers."""
+    """Start the server on loopback (``port`` 0: a free one) and wait until it answers."""
     model = fetch_model()
     if log_path is None:
         log_path = pathlib.Path(tempfile.mkstemp(prefix="llama-server-", suffix=".log")[1])
     log_path.parent.mkdir(parents=True, exist_ok=True)
     binary = os.environ.get("OLLAMA_PROVIDER_LLAMA_SERVER", "").strip()
     if binary:
-        return _start_binary(binary, model, parallel, log_path, timeout)
+        return _start_binary(binary, model, parallel, port, log_path, timeout)
     argv = [sys.executable, "-m", "scripts.backends.llama", "--parent", str(os.getpid())]
-    argv += ["--parallel", str(parallel), "--model-path", str(model)]
+    argv += ["--parallel", str(parallel), "--model-path", str(model), "--port", str(port)]
     began = time.monotonic()
     proc = spawn(argv, log_path, _child_env(), stdout=subprocess.PIPE)
     assert proc.stdout is not None
@@ -110,9 +114,9 @@ def _child_env() -> dict[str, str]:
 
 
 def _start_binary(
-    binary: str, model: pathlib.Path, parallel: int, log: pathlib.Path, timeout: float
+    binary: str, model: pathlib.Path, parallel: int, port: int, log: pathlib.Path, timeout: float
 ) -> LlamaServer:
-    port = free_port()
+    port = port or free_port()
     argv = [binary, "--model", str(model), "--alias", MODEL_ALIAS, "--host", "127.0.0.1"]
     argv += ["--port", str(port), "--parallel", str(parallel)]
     argv += ["--ctx-size", str(parallel * CTX_PER_SLOT), "--cache-ram", str(CACHE_RAM_MIB)]

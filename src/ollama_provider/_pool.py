@@ -44,6 +44,7 @@ __all__ = [
     "end",
     "failed",
     "fails_over",
+    "model_lists",
     "reset",
     "state_of",
     "succeeded",
@@ -123,25 +124,37 @@ def _same(a: str, b: str) -> bool:
     return (a if ":" in a else a + ":latest") == (b if ":" in b else b + ":latest")
 
 
-async def _lists(
-    endpoints: Sequence[Endpoint], kind: _catalog.ServerKind, refresh: bool
-) -> list[list[str] | None]:
-    """Each healthy server's model names (None: skipped or failing)."""
+async def model_lists(
+    endpoints: Sequence[Endpoint],
+    kind: _catalog.ServerKind,
+    refresh: bool,
+    timeout: Timeout = _LIST_TIMEOUT,
+    *,
+    skip_cooling: bool = True,
+) -> list[list[str] | ProviderError | None]:
+    """Each server's model names, or its error (None: skipped, cooling down)."""
     import asyncio
 
     now = time.monotonic()
 
-    async def one(endpoint: Endpoint) -> list[str] | None:
-        if state_of(endpoint).skip_until > now:
+    async def one(endpoint: Endpoint) -> list[str] | ProviderError | None:
+        if skip_cooling and state_of(endpoint).skip_until > now:
             logger.debug("%s skipped: cooling down", endpoint.base)
             return None
         try:
-            return await _catalog.model_names(endpoint, kind, _LIST_TIMEOUT, refresh=refresh)
+            return await _catalog.model_names(endpoint, kind, timeout, refresh=refresh)
         except ProviderError as error:
             failed(endpoint, error)
-            return None
+            return error
 
     return list(await asyncio.gather(*(one(e) for e in endpoints)))
+
+
+async def _lists(
+    endpoints: Sequence[Endpoint], kind: _catalog.ServerKind, refresh: bool
+) -> list[list[str] | None]:
+    found = await model_lists(endpoints, kind, refresh)
+    return [names if isinstance(names, list) else None for names in found]
 
 
 async def candidates(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._address import ServerAddress, parse_base_url
+from .._errors import ProviderError
 from .._params import (
     BODY_PARAMS,
     CONNECTION_PARAMS,
@@ -200,13 +201,16 @@ class OpenaiAPI(InferenceMixin):
         wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
         if len(endpoints) == 1:
             models = await model_names(endpoints[0], cls._kind(), wait, refresh=refresh)
-        else:  # several servers: the union, in the order given, each name once
-            import asyncio
+        else:  # several servers: the union of those that answer, in order, each name once
+            from .._errors import Action
+            from .._pool import all_failed, model_lists
 
-            lists = await asyncio.gather(
-                *(model_names(e, cls._kind(), wait, refresh=refresh) for e in endpoints)
-            )
-            models = list(dict.fromkeys(name for names in lists for name in names))
+            lists = await model_lists(endpoints, cls._kind(), refresh, wait, skip_cooling=False)
+            answered = [names for names in lists if isinstance(names, list)]
+            if not answered:
+                errors = [e for e in lists if isinstance(e, ProviderError)]
+                raise all_failed(errors, endpoints, Action.LIST)
+            models = list(dict.fromkeys(name for names in answered for name in names))
         cls.models = list(models)
         cls.default_model = models[0] if models else ""
         return models
