@@ -45,7 +45,7 @@ from ._model_records import (
 )
 from ._results import Embeddings, WebPage, WebSearchResult
 from ._timeout import Timeout
-from ._types import AsyncResult, Messages, StreamItem
+from ._types import AsyncResult, Messages, RequestOptions, StreamItem
 from ._version import __version__
 from .providers import Ollama, OpenaiAPI
 
@@ -75,6 +75,7 @@ __all__ = [
     "ProviderTimeoutError",
     "PullProgress",
     "Reasoning",
+    "RequestOptions",
     "ResponseStatusError",
     "RunningModel",
     "ServerAddress",

@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ._events import Context, FinishReason, Logprobs, Reasoning, ToolCalls, Usage
 
-__all__ = ["AsyncResult", "Messages", "StreamItem"]
+if TYPE_CHECKING:
+    from ._timeout import Timeout
+
+__all__ = ["AsyncResult", "Messages", "RequestOptions", "StreamItem"]
+
+
+class RequestOptions(TypedDict, total=False):
+    """The keyword options every server call takes (``**options`` in the signatures).
+
+    ``api_key``: sent as ``Authorization: Bearer …`` (never shown). ``timeout``:
+    seconds, or a :class:`Timeout` per phase. ``headers``: more HTTP headers.
+    ``proxy``: a proxy URL, or False for none (default: the environment's).
+    ``verify``: TLS verification: True, False, or a CA bundle path.
+    """
+
+    api_key: str | None
+    timeout: float | Timeout | None
+    headers: Mapping[str, str] | None
+    proxy: str | bool | None
+    verify: bool | str
+
 
 #: A conversation: ``[{"role": "user", "content": "Hi"}, ...]``.
 Messages = Sequence[Mapping[str, Any]]

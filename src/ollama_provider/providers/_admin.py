@@ -18,7 +18,10 @@ from .._params import check_model_name
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .._endpoint import Endpoint
+    from .._types import RequestOptions
     from .openai_api import Base
 
 __all__ = ["ModelAdmin"]
@@ -126,7 +129,9 @@ class ModelAdmin:
         return [record for _, records in found for record in records]
 
     @classmethod
-    async def show(cls, model: str, api_base: Base = None, **options: Any) -> ShowResult:
+    async def show(
+        cls, model: str, api_base: Base = None, **options: Unpack[RequestOptions]
+    ) -> ShowResult:
         """Details, parameters, context length and capabilities of one model (several
         servers: from the first that has it)."""
         from .._pool import candidates
@@ -145,7 +150,9 @@ class ModelAdmin:
         return ShowResult.parse(name, data)
 
     @classmethod
-    async def ps(cls, api_base: Base = None, **options: Any) -> list[RunningModel]:
+    async def ps(
+        cls, api_base: Base = None, **options: Unpack[RequestOptions]
+    ) -> list[RunningModel]:
         """Models loaded in memory, with their size and when they unload (several
         servers: each record's ``server`` says where)."""
         from .._requests import wrong_shape
@@ -163,7 +170,9 @@ class ModelAdmin:
         return running
 
     @classmethod
-    async def versions(cls, api_base: Base = None, **options: Any) -> list[ServerVersion]:
+    async def versions(
+        cls, api_base: Base = None, **options: Unpack[RequestOptions]
+    ) -> list[ServerVersion]:
         """Each server's version (``GET /api/version``)."""
         from .._requests import wrong_shape
 
@@ -178,7 +187,7 @@ class ModelAdmin:
         return found
 
     @classmethod
-    async def version(cls, api_base: Base = None, **options: Any) -> str:
+    async def version(cls, api_base: Base = None, **options: Unpack[RequestOptions]) -> str:
         """The server's version (``GET /api/version``; several servers: :meth:`versions`)."""
         if len(cls.server_addresses(api_base)) > 1:  # type: ignore[attr-defined]
             raise ValueError("several servers are given: use versions(), one per server")
@@ -191,7 +200,7 @@ class ModelAdmin:
         api_base: Base = None,
         *,
         keep_alive: str | float | None = None,
-        **options: Any,
+        **options: Unpack[RequestOptions],
     ) -> None:
         """Load a model into memory now (and keep it for ``keep_alive``)."""
         name = _model(model)
@@ -205,12 +214,16 @@ class ModelAdmin:
         )  # fmt: skip
 
     @classmethod
-    async def unload(cls, model: str, api_base: Base = None, **options: Any) -> None:
+    async def unload(
+        cls, model: str, api_base: Base = None, **options: Unpack[RequestOptions]
+    ) -> None:
         """Unload a model from memory now (``keep_alive`` 0)."""
         await cls.load(model, api_base, keep_alive=0, **options)
 
     @classmethod
-    async def delete(cls, model: str, api_base: Base = None, **options: Any) -> None:
+    async def delete(
+        cls, model: str, api_base: Base = None, **options: Unpack[RequestOptions]
+    ) -> None:
         """Remove an installed model from the server's disk."""
         name = _model(model)
         await cls._call(
@@ -220,7 +233,7 @@ class ModelAdmin:
 
     @classmethod
     async def copy(
-        cls, source: str, destination: str, api_base: Base = None, **options: Any
+        cls, source: str, destination: str, api_base: Base = None, **options: Unpack[RequestOptions]
     ) -> None:
         """Make ``destination`` another name of the installed model ``source``."""
         body = {"source": _model(source), "destination": _model(destination)}
@@ -231,40 +244,54 @@ class ModelAdmin:
     # -- sync forms: the same calls, run on the sync portal ---------------------------
 
     @classmethod
-    def list_models_sync(cls, api_base: Base = None, **options: Any) -> list[ModelInfo]:
+    def list_models_sync(
+        cls, api_base: Base = None, **options: Unpack[RequestOptions]
+    ) -> list[ModelInfo]:
         return _run(cls.list_models(api_base, **options))
 
     @classmethod
-    def show_sync(cls, model: str, api_base: Base = None, **options: Any) -> ShowResult:
+    def show_sync(
+        cls, model: str, api_base: Base = None, **options: Unpack[RequestOptions]
+    ) -> ShowResult:
         return _run(cls.show(model, api_base, **options))
 
     @classmethod
-    def ps_sync(cls, api_base: Base = None, **options: Any) -> list[RunningModel]:
+    def ps_sync(
+        cls, api_base: Base = None, **options: Unpack[RequestOptions]
+    ) -> list[RunningModel]:
         return _run(cls.ps(api_base, **options))
 
     @classmethod
-    def version_sync(cls, api_base: Base = None, **options: Any) -> str:
+    def version_sync(cls, api_base: Base = None, **options: Unpack[RequestOptions]) -> str:
         return _run(cls.version(api_base, **options))
 
     @classmethod
-    def versions_sync(cls, api_base: Base = None, **options: Any) -> list[ServerVersion]:
+    def versions_sync(
+        cls, api_base: Base = None, **options: Unpack[RequestOptions]
+    ) -> list[ServerVersion]:
         return _run(cls.versions(api_base, **options))
 
     @classmethod
-    def load_sync(cls, model: str, api_base: Base = None, **options: Any) -> None:
+    def load_sync(
+        cls, model: str, api_base: Base = None, **options: Unpack[RequestOptions]
+    ) -> None:
         _run(cls.load(model, api_base, **options))
 
     @classmethod
-    def unload_sync(cls, model: str, api_base: Base = None, **options: Any) -> None:
+    def unload_sync(
+        cls, model: str, api_base: Base = None, **options: Unpack[RequestOptions]
+    ) -> None:
         _run(cls.unload(model, api_base, **options))
 
     @classmethod
-    def delete_sync(cls, model: str, api_base: Base = None, **options: Any) -> None:
+    def delete_sync(
+        cls, model: str, api_base: Base = None, **options: Unpack[RequestOptions]
+    ) -> None:
         _run(cls.delete(model, api_base, **options))
 
     @classmethod
     def copy_sync(
-        cls, source: str, destination: str, api_base: Base = None, **options: Any
+        cls, source: str, destination: str, api_base: Base = None, **options: Unpack[RequestOptions]
     ) -> None:
         _run(cls.copy(source, destination, api_base, **options))
 
@@ -297,7 +324,7 @@ async def on_each(
     raise endpoints[0].annotate(failure, action)
 
 
-def _options(options: dict[str, Any]) -> dict[str, Any]:
+def _options(options: Mapping[str, Any]) -> dict[str, Any]:
     """The keyword options of a management call, checked: connection settings and timeout."""
     unknown = sorted(set(options) - {*_CONNECTION, "timeout"})
     if unknown:
@@ -308,7 +335,7 @@ def _options(options: dict[str, Any]) -> dict[str, Any]:
     return {"api_key": None, "headers": None, "proxy": None, "verify": True, **options}
 
 
-def _connection(options: dict[str, Any]) -> dict[str, Any]:
+def _connection(options: Mapping[str, Any]) -> dict[str, Any]:
     checked = _options(options)
     checked.pop("timeout", None)
     return checked

@@ -21,7 +21,10 @@ from .._params import check_model_name
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .._endpoint import Endpoint
+    from .._types import RequestOptions
     from .openai_api import Base
 
 __all__ = ["TransferMixin"]
@@ -33,7 +36,9 @@ class TransferMixin:
     """Mixed into ``Ollama``; relies on its ``_endpoint``."""
 
     @classmethod
-    def _transfer_endpoints(cls, api_base: Base, options: dict[str, Any]) -> tuple[Endpoint, ...]:
+    def _transfer_endpoints(
+        cls, api_base: Base, options: Mapping[str, Any]
+    ) -> tuple[Endpoint, ...]:
         from ._admin import _connection
 
         endpoints: tuple[Endpoint, ...] = cls._endpoints(api_base, **_split(_connection(options)))  # type: ignore[attr-defined]
@@ -41,7 +46,12 @@ class TransferMixin:
 
     @classmethod
     async def pull(
-        cls, model: str, api_base: Base = None, *, insecure: bool = False, **options: Any
+        cls,
+        model: str,
+        api_base: Base = None,
+        *,
+        insecure: bool = False,
+        **options: Unpack[RequestOptions],
     ) -> AsyncIterator[Progress]:
         """Download a model: progress lines as they come. A failure line raises; so does
         an answer that ends before ``success``."""
@@ -52,7 +62,12 @@ class TransferMixin:
 
     @classmethod
     async def push(
-        cls, model: str, api_base: Base = None, *, insecure: bool = False, **options: Any
+        cls,
+        model: str,
+        api_base: Base = None,
+        *,
+        insecure: bool = False,
+        **options: Unpack[RequestOptions],
     ) -> AsyncIterator[Progress]:
         """Upload a model to its registry (its name says which: ``user/model``)."""
         body = {"model": _name(model), "stream": True, **({"insecure": True} if insecure else {})}
@@ -75,7 +90,7 @@ class TransferMixin:
         messages: Sequence[Mapping[str, str]] | None = None,
         adapters: Sequence[str | Path] | None = None,
         quantize: str | None = None,
-        **options: Any,
+        **options: Unpack[RequestOptions],
     ) -> AsyncIterator[Progress]:
         """Create ``model`` from another model, a local GGUF file or safetensors folder
         (``from_``), or a Modelfile (its text, or a ``Path`` to it); explicit fields
@@ -126,15 +141,21 @@ class TransferMixin:
     # -- sync forms ----------------------------------------------------------------------
 
     @classmethod
-    def pull_sync(cls, model: str, api_base: Base = None, **kwargs: Any) -> Iterator[Progress]:
+    def pull_sync(
+        cls, model: str, api_base: Base = None, **kwargs: Unpack[RequestOptions]
+    ) -> Iterator[Progress]:
         return _iterate(cls.pull(model, api_base, **kwargs))
 
     @classmethod
-    def push_sync(cls, model: str, api_base: Base = None, **kwargs: Any) -> Iterator[Progress]:
+    def push_sync(
+        cls, model: str, api_base: Base = None, **kwargs: Unpack[RequestOptions]
+    ) -> Iterator[Progress]:
         return _iterate(cls.push(model, api_base, **kwargs))
 
     @classmethod
-    def create_sync(cls, model: str, api_base: Base = None, **kwargs: Any) -> Iterator[Progress]:
+    def create_sync(
+        cls, model: str, api_base: Base = None, **kwargs: Unpack[RequestOptions]
+    ) -> Iterator[Progress]:
         return _iterate(cls.create(model, api_base, **kwargs))
 
 
@@ -166,7 +187,7 @@ async def _on_each(
     endpoints: tuple[Endpoint, ...],
     path: str,
     body: dict[str, Any],
-    options: dict[str, Any],
+    options: Mapping[str, Any],
     action: Action,
     uploads: Sequence[tuple[Path, str]] = (),
 ) -> AsyncIterator[Progress]:
@@ -193,7 +214,7 @@ async def _on_each(
 
 
 async def _progress(
-    endpoint: Endpoint, path: str, body: dict[str, Any], options: dict[str, Any], action: Action
+    endpoint: Endpoint, path: str, body: dict[str, Any], options: Mapping[str, Any], action: Action
 ) -> AsyncIterator[Progress]:
     from .._requests import ndjson_objects
 
