@@ -93,6 +93,31 @@ def targets(res: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         )
     else:
         rows.append(("real backend tokens/s ≥ 0.98× plain loop", "skipped", None))
+    emb = res.get("inference", {}).get("embeddings")
+    if emb:
+        n = f"{emb['texts']:,}"
+        rows.append(
+            (
+                f"embed {n} texts ≤ 0.5× ollama-python",
+                f"{emb['vs_ollama']:.2f}×",
+                emb["vs_ollama"] <= 0.5,
+            )
+        )
+        rows.append(
+            (
+                f"embed {n} texts ≤ the best plain aiohttp loop",
+                f"{emb['vs_best_plain']:.2f}×",
+                emb["vs_best_plain"] <= 1.0,
+            )
+        )
+        gen = res["inference"]["generate"]
+        rows.append(
+            (
+                "generate per chunk ≤ 1.05× chat's (native)",
+                f"{gen['ratio']:.2f}×",
+                gen["ratio"] <= 1.05,
+            )
+        )
     scaling = res.get("worst", {}).get("scaling")
     if scaling is not None:
         rows.append(
@@ -344,9 +369,10 @@ def markdown(res: dict[str, Any], images: list[str]) -> str:
                 " and noisy.",
                 "",
             ]
-    from bench import worst
+    from bench import inference, worst
 
     lines += worst.markdown(res.get("worst", {}))
+    lines += inference.markdown(res.get("inference", {}))
     lines += ["## gpt4free", "", res.get("g4f", "not run"), ""]
     lines += [
         "## Method notes",

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import backend, concurrency, g4f_client, imports, report, streams, worst
+from bench import backend, concurrency, g4f_client, imports, inference, report, streams, worst
 from bench.clients import Client
 from bench.common import REPO, ServerProcess, machine_info
 from bench.sdk_clients import ALL_CLIENTS
@@ -44,6 +44,8 @@ class Config:
     backend_rounds: int = 8
     worst_fragments: int = 100_000
     worst_rounds: int = 5
+    embed_texts: int = 10_000
+    inference_rounds: int = 7
     command: str = "bash scripts/bench.sh"
     smoke_command: str = "bash scripts/bench.sh --smoke"
 
@@ -62,6 +64,8 @@ SMOKE = Config(
     backend_rounds=1,
     worst_fragments=2000,
     worst_rounds=1,
+    embed_texts=300,
+    inference_rounds=1,
 )
 
 
@@ -106,7 +110,7 @@ def _load() -> str:
         return "unknown"
 
 
-SECTIONS = ("concurrency", "streams", "imports", "backend", "worst")
+SECTIONS = ("concurrency", "streams", "imports", "backend", "worst", "inference")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             server, cfg.conc_streams, cfg.conc_chunks, cfg.conc_rounds
         )
 
-    if "concurrency" in wanted or "streams" in wanted:
+    if {"concurrency", "streams", "inference"} & set(wanted):
         with ServerProcess() as server:
             print(f"server pid {server.proc.pid} at {server.base}")
             # Concurrency first, while this process is still small: a child's ru_maxrss
@@ -187,6 +191,15 @@ def main(argv: list[str] | None = None) -> int:
                 run_section("concurrency", lambda: concurrency_part(server))
             if "streams" in wanted:
                 run_section("streams", lambda: streams_part(server))
+            if "inference" in wanted:
+                run_section(
+                    "inference",
+                    lambda: res.update(
+                        inference=inference.run(
+                            server.base, cfg.embed_texts, cfg.inference_rounds, cfg.chunks
+                        )
+                    ),
+                )
     if "imports" in wanted:
         g4f_python = str(g4f_client.venv_python()) if use_g4f else None
         run_section("imports", lambda: res.update(imports=imports.run(cfg.import_runs, g4f_python)))

@@ -9,6 +9,7 @@ then sent in 256 KiB slices under asyncio flow control. Its own CPU time and the
 number of accepted connections are served at ``GET /_bench/stats``.
 
 Routes: ``/v1/chat/completions`` (and ``/chat/completions``), ``/api/chat``,
+``/api/generate``, ``/api/embed`` and ``/v1/embeddings`` (384 floats per input),
 ``/api/tags``, ``/v1/models``, ``/api/version``, ``/``. The model name
 ``bench:N`` asks for N text chunks (see :mod:`bench.wire`).
 """
@@ -167,8 +168,37 @@ class Paced:
         self.head, self.chunks, self.pace = head, chunks, pace
 
 
+EMBED_DIM = 384
+
+
+def _embed(path: str, body: bytes) -> bytes:
+    req = json.loads(body)
+    inputs = req.get("input")
+    count = len(inputs) if isinstance(inputs, list) else 1
+    openai = path != "/api/embed"
+    return _whole(
+        "200 OK",
+        "application/json; charset=utf-8",
+        wire.embed_answer(str(req.get("model", "")), count, EMBED_DIM, openai),
+    )
+
+
+def _generate(body: bytes) -> bytes:
+    req = json.loads(body)
+    model = str(req.get("model") or "")
+    key = ("generate", model, False)
+    data = STATE.cache.get(key)
+    if data is None:
+        data = STATE.cache[key] = wire.chunked(wire.generate_lines(model, wire.chunks_of(model)))
+    return _head("200 OK", "application/x-ndjson", "Transfer-Encoding: chunked\r\n") + data
+
+
 def respond(method: str, path: str, body: bytes) -> bytes | Paced:
     path = path.split("?", 1)[0]
+    if method == "POST" and path in ("/api/embed", "/v1/embeddings", "/embeddings"):
+        return _embed(path, body)
+    if method == "POST" and path == "/api/generate":
+        return _generate(body)
     if method in ("GET", "HEAD") and path == "/":
         return _whole("200 OK", "text/plain; charset=utf-8", b"Ollama is running", method == "HEAD")
     if method == "POST" and path in ("/v1/chat/completions", "/chat/completions", "/api/chat"):

@@ -148,3 +148,45 @@ def chunked(pieces: list[bytes]) -> bytes:
         out += b"\r\n"
     out += b"0\r\n\r\n"
     return bytes(out)
+
+
+def generate_lines(model: str, n: int) -> list[bytes]:
+    """Each NDJSON line of a native ``/api/generate`` stream, ``\\n`` included."""
+    lines = []
+    for text in tokens(n):
+        obj = {"model": model, "created_at": _CREATED_AT, "response": text, "done": False}
+        lines.append(_compact(obj) + b"\n")
+    last = {
+        "model": model,
+        "created_at": _CREATED_AT,
+        "response": "",
+        "done": True,
+        "done_reason": "stop",
+        "context": [1, 2, 3],
+        "prompt_eval_count": 26,
+        "eval_count": n,
+    }
+    lines.append(_compact(last) + b"\n")
+    return lines
+
+
+def vector(dim: int) -> list[float]:
+    """A deterministic embedding of ``dim`` floats, printed as servers print them."""
+    return [round(((i * 7919) % 2000 - 1000) / 1e5 + i * 1e-9, 9) for i in range(dim)]
+
+
+def embed_answer(model: str, count: int, dim: int, openai: bool) -> bytes:
+    """``/api/embed`` (``{"embeddings": [...]}``) or ``/v1/embeddings`` for ``count`` inputs."""
+    one = _compact(vector(dim))
+    if openai:
+        items = b",".join(
+            b'{"object":"embedding","index":%d,"embedding":%s}' % (i, one) for i in range(count)
+        )
+        usage = b'"usage":{"prompt_tokens":%d,"total_tokens":%d}' % (count * 4, count * 4)
+        return b'{"object":"list","data":[%s],"model":"%s",%s}' % (items, model.encode(), usage)
+    vectors = b",".join([one] * count)
+    return b'{"model":"%s","embeddings":[%s],"prompt_eval_count":%d}' % (
+        model.encode(),
+        vectors,
+        count * 4,
+    )
