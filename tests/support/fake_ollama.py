@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from . import ollama_native, ollama_openai
+from . import ollama_manage, ollama_native, ollama_openai
 from .gojson import go_dumps, go_time_ns
 from .httpserver import Headers, HTTPServer, Request, Response
 from .ollama_http import JSON_GIN, native_body, send_json
@@ -128,6 +128,7 @@ class FakeOllama:
         self.rng = random.Random(seed)
         self.loaded: dict[str, Loaded] = {}
         self.calls: list[Call] = []
+        self.blobs: set[str] = set()  # digests uploaded to /api/blobs
         self._routes: dict[str, dict[str, Route]] = {
             "/": {"GET": self._root, "HEAD": self._root},
             "/api/version": {"GET": self._version, "HEAD": self._version},
@@ -138,6 +139,10 @@ class FakeOllama:
             "/api/delete": {"DELETE": self._delete},
             "/api/generate": {"POST": lambda q, r: ollama_native.generate(self, q, r)},
             "/api/chat": {"POST": lambda q, r: ollama_native.chat(self, q, r)},
+            "/api/embed": {"POST": lambda q, r: ollama_manage.embed(self, q, r)},
+            "/api/copy": {"POST": lambda q, r: ollama_manage.copy_model(self, q, r)},
+            "/api/create": {"POST": lambda q, r: ollama_manage.create(self, q, r)},
+            "/api/push": {"POST": lambda q, r: ollama_manage.push(self, q, r)},
             "/v1/models": {"GET": lambda q, r: ollama_openai.list_models(self, q, r)},
             "/v1/chat/completions": {"POST": lambda q, r: ollama_openai.chat(self, q, r)},
         }
@@ -259,6 +264,9 @@ class FakeOllama:
         methods = self._routes.get(route)
         if methods is None and route.startswith("/v1/models/") and len(route) > len("/v1/models/"):
             methods = {"GET": lambda q, r: ollama_openai.retrieve_model(self, q, r, route[11:])}
+        if methods is None and route.startswith("/api/blobs/"):
+            blob = lambda q, r: ollama_manage.blob(self, q, r, route[11:])  # noqa: E731
+            methods = {"HEAD": blob, "POST": blob}
         if methods is None:
             await response.send(404, b"404 page not found", "text/plain")
         elif request.method not in methods:

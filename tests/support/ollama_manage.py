@@ -1,0 +1,147 @@
+"""The fake Ollama's embed, copy, create, blob and push endpoints (the command line's verbs).
+
+Shapes follow Ollama's wire format: ``/api/embed`` answers one vector per input;
+copy answers 200 with no body; create and push stream progress lines ending in
+``success``; blobs answer ``HEAD`` 200/404 and take uploads with 201.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+from typing import TYPE_CHECKING, Any
+
+from .gojson import go_dumps
+from .httpserver import Request, Response
+from .ollama_http import NDJSON, native_body, send_json
+
+if TYPE_CHECKING:
+    from .fake_ollama import FakeOllama
+
+__all__ = ["blob", "copy_model", "create", "embed", "push"]
+
+DIMENSIONS = 8
+
+
+def _vector(model: str, text: str, size: int) -> list[float]:
+    """A deterministic unit vector for (model, text)."""
+    seed = hashlib.sha256(f"{model}\0{text}".encode()).digest()
+    raw = [b - 127.5 for b in seed[:size]]
+    norm = math.sqrt(sum(v * v for v in raw)) or 1.0
+    return [round(v / norm, 6) for v in raw]
+
+
+async def embed(fake: FakeOllama, request: Request, response: Response) -> None:
+    body = await native_body(response, request, "api.EmbedRequest")
+    if body is None:
+        return
+    name = str(body.get("model") or "")
+    record = fake.find(name) if name else None
+    if record is None:
+        await send_json(response, 404, {"error": fake.not_found_message(name)})
+        return
+    if not record.has("embedding"):
+        await send_json(response, 400, {"error": f'"{name}" does not support embeddings'})
+        return
+    raw = body.get("input", [])
+    texts = [raw] if isinstance(raw, str) else list(raw)
+    size = int(body.get("dimensions") or DIMENSIONS)
+    await send_json(
+        response,
+        200,
+        {
+            "model": name,
+            "embeddings": [_vector(name, str(t), size) for t in texts],
+            "total_duration": 1_000_000,
+            "load_duration": 500_000,
+            "prompt_eval_count": sum(len(str(t).split()) for t in texts),
+        },
+    )
+
+
+async def copy_model(fake: FakeOllama, request: Request, response: Response) -> None:
+    body = await native_body(response, request, "api.CopyRequest")
+    if body is None:
+        return
+    source, destination = str(body.get("source") or ""), str(body.get("destination") or "")
+    record = fake.find(source) if source else None
+    if record is None:
+        await send_json(response, 404, {"error": fake.not_found_message(source)})
+        return
+    if not destination:
+        await send_json(response, 400, {"error": "destination name is invalid"})
+        return
+    twin = copy.deepcopy(record)
+    twin.name = destination if ":" in destination else destination + ":latest"
+    fake.install(twin)
+    await response.send(200, b"", None)
+
+
+async def _stream(fake: FakeOllama, response: Response, lines: list[dict[str, Any]]) -> None:
+    await response.start_stream(200, NDJSON)
+    for line in lines:
+        await response.write_chunk(go_dumps(line, newline=True))
+        await fake.token_pause(response)
+
+
+async def create(fake: FakeOllama, request: Request, response: Response) -> None:
+    body = await native_body(response, request, "api.CreateRequest")
+    if body is None:
+        return
+    from .ollama_models import make_model
+
+    name = str(body.get("model") or "")
+    base = body.get("from")
+    files = body.get("files") or {}
+    lines: list[dict[str, Any]] = [{"status": "parsing GGUF"}] if files else []
+    if isinstance(base, str) and base:
+        parent = fake.find(base)
+        if parent is None:
+            await _stream(fake, response, [{"error": fake.not_found_message(base)}])
+            return
+        record = copy.deepcopy(parent)
+        record.name = name if ":" in name else name + ":latest"
+        record.parent_model = parent.name
+    else:
+        missing = [d for d in files.values() if d not in fake.blobs]
+        if not files or missing:
+            error = f"blob {missing[0]} not found" if missing else "neither 'from' nor 'files'"
+            await _stream(fake, response, [{"error": error}])
+            return
+        record = make_model(name, family="llama", parameter_size="134.52M")
+    if isinstance(body.get("system"), str):
+        record.template = str(body["system"]) + record.template
+    for digest in [*files.values(), record.digest]:
+        lines.append({"status": f"using existing layer sha256:{digest.removeprefix('sha256:')}"})
+    lines += [{"status": "writing manifest"}, {"status": "success"}]
+    fake.install(record)
+    await _stream(fake, response, lines)
+
+
+async def blob(fake: FakeOllama, request: Request, response: Response, digest: str) -> None:
+    if request.method == "HEAD":
+        await response.send(200 if digest in fake.blobs else 404, b"", None)
+        return
+    if "sha256:" + hashlib.sha256(request.body).hexdigest() != digest:
+        await send_json(response, 400, {"error": "digest mismatch"})
+        return
+    fake.blobs.add(digest)
+    await response.send(201, b"", None)
+
+
+async def push(fake: FakeOllama, request: Request, response: Response) -> None:
+    body = await native_body(response, request, "api.PushRequest")
+    if body is None:
+        return
+    name = str(body.get("model") or body.get("name") or "")
+    record = fake.find(name) if name else None
+    if record is None:
+        await send_json(response, 404, {"error": fake.not_found_message(name)})
+        return
+    lines: list[dict[str, Any]] = [{"status": "retrieving manifest"}]
+    for digest, total in record.layers():
+        status = {"status": f"pushing {digest[:12]}", "digest": f"sha256:{digest}", "total": total}
+        lines += [{**status, "completed": total * part // 2} for part in (0, 1, 2)]
+    lines += [{"status": "pushing manifest"}, {"status": "success"}]
+    await _stream(fake, response, lines)
