@@ -117,3 +117,15 @@ def test_options_are_checked(fake_ollama: FakeOllama) -> None:
         Ollama.version_sync(fake_ollama.url, tiemout=3)
     assert Ollama.version_sync(fake_ollama.url, timeout=3, headers={"X-A": "b"})
     assert fake_ollama.server.requests[-1].headers["X-A"] == "b"
+
+
+def test_find_model_names_an_installed_model_as_the_server_spells_it(
+    fake_ollama: FakeOllama,
+) -> None:
+    async def found(name: str) -> str | None:
+        return await Ollama.find_model(name, fake_ollama.url)
+
+    assert run(found("llama3.2")) == "llama3.2:latest"  # no tag means :latest
+    assert run(found("qwen3:0.6b")) == "qwen3:0.6b"
+    assert run(found("qwen3")) is None  # qwen3:latest is not installed
+    assert run(found("hello")) is None

@@ -26,6 +26,7 @@ __all__ = [
     "available",
     "default_model",
     "forget",
+    "installed_name",
     "loaded_context",
     "model_names",
     "model_records",
@@ -118,6 +119,13 @@ async def available(endpoint: Endpoint, kind: ServerKind) -> list[str] | None:
 
 def _same_model(a: str, b: str) -> bool:
     return (a if ":" in a else a + ":latest") == (b if ":" in b else b + ":latest")
+
+
+def installed_name(names: list[str], name: str) -> str | None:
+    """The installed name ``name`` refers to (``llama3.2`` is ``llama3.2:latest``), or None."""
+    if name in names:
+        return name
+    return next((n for n in names if _same_model(n, name)), None)
 
 
 async def loaded_context(endpoint: Endpoint, model: str) -> int | None:

@@ -240,6 +240,42 @@ class OpenaiAPI(InferenceMixin):
         wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
         return await default_model(order[0], cls._kind(), wait, Action.CHAT)
 
+    @classmethod
+    async def find_model(
+        cls,
+        name: str,
+        api_base: Base = None,
+        *,
+        api_key: str | None = None,
+        timeout: float | Timeout | None = None,
+        headers: Mapping[str, str] | None = None,
+        proxy: str | bool | None = None,
+        verify: bool | str = True,
+    ) -> str | None:
+        """The installed model ``name`` names, as the server spells it (``llama3.2`` finds
+        ``llama3.2:latest``), or None. Uses the cached model lists, as :meth:`first_model`;
+        with several servers, the first that has it (an error only when none answered)."""
+        from .._catalog import installed_name, model_names
+        from .._errors import ProviderError
+
+        connection = {"headers": headers, "proxy": proxy, "verify": verify}
+        wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
+        failure: ProviderError | None = None
+        answered = False
+        for endpoint in cls._endpoints(api_base, api_key, connection):
+            try:
+                names = await model_names(endpoint, cls._kind(), wait)
+            except ProviderError as error:
+                failure = error
+                continue
+            answered = True
+            found = installed_name(names, name)
+            if found is not None:
+                return found
+        if failure is not None and not answered:
+            raise failure
+        return None
+
     # -- chat -----------------------------------------------------------------------
 
     @classmethod
