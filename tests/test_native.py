@@ -57,6 +57,11 @@ def test_same_events_on_both_routes(fake_ollama: FakeOllama) -> None:
     assert v1 == native
     assert [i.text for i in native if isinstance(i, Reasoning)]
     assert native[-2:] == [FinishReason("stop"), Usage(14, 8, 22)]
+    usage = native[-1]
+    assert isinstance(usage, Usage) and usage.eval_duration == 8 * 7_730_605 / 1e9
+    assert usage.prompt_eval_duration == 14 * 153_271 / 1e9
+    assert usage.total_duration is not None and usage.total_duration > usage.eval_duration
+    assert v1[-1] == usage and v1[-1].eval_duration is None  # /v1 reports no durations
 
 
 def test_openai_parameters_map_to_native_options(fake_ollama: FakeOllama) -> None:

@@ -349,11 +349,26 @@ class ChatAssembler:
             reason = "tool_calls"  # what Ollama's /v1 layer reports for the same answer
         out.append(FinishReason(str(reason)))
         prompt, completion = _count(obj.get("prompt_eval_count")), _count(obj.get("eval_count"))
-        out.append(Usage(prompt, completion, prompt + completion))
+        out.append(
+            Usage(
+                prompt, completion, prompt + completion,
+                load_duration=_seconds(obj.get("load_duration")),
+                prompt_eval_duration=_seconds(obj.get("prompt_eval_duration")),
+                eval_duration=_seconds(obj.get("eval_duration")),
+                total_duration=_seconds(obj.get("total_duration")),
+            )
+        )  # fmt: skip
         context = obj.get("context")
         if isinstance(context, list) and context:
             out.append(Context(tuple(t for t in context if isinstance(t, int))))
         self.complete = self.exhausted = True
+
+
+def _seconds(nanoseconds: object) -> float | None:
+    """A native duration (integer nanoseconds) in seconds; None when absent or not a count."""
+    if isinstance(nanoseconds, int) and not isinstance(nanoseconds, bool) and nanoseconds >= 0:
+        return nanoseconds / 1e9
+    return None
 
 
 def _error_field_words(payload: bytes) -> str:

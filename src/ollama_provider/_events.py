@@ -6,7 +6,7 @@ Text arrives as plain ``str``. The other items are small frozen objects whose
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -53,13 +53,19 @@ class Usage(StreamEvent):
     """Token counts reported by the server at the end of a stream.
 
     ``truncated`` is true when the prompt filled the whole context window, so
-    the server cut it (Ollama does so silently; a warning is logged too).
+    the server cut it (Ollama does so silently; a warning is logged too). The
+    durations, in seconds, are there when the server reports them (Ollama's
+    native API); they are not compared, so equal counts make equal usages.
     """
 
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
     truncated: bool = False
+    load_duration: float | None = field(default=None, compare=False)
+    prompt_eval_duration: float | None = field(default=None, compare=False)
+    eval_duration: float | None = field(default=None, compare=False)
+    total_duration: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
