@@ -403,8 +403,10 @@ def test_chat_reasoning_only_on_stderr_when_asked(fake_ollama: FakeOllama) -> No
     assert shown.stderr == "Let me think about that.\n"
 
 
-def test_chat_without_model_uses_the_first_installed(fake_ollama: FakeOllama) -> None:
-    assert ok(run_cli("chat", "say: ok", host=fake_ollama.url)) == "ok\n"
+def test_chat_without_model_uses_the_first_installed_and_says_so(fake_ollama: FakeOllama) -> None:
+    proc = run_cli("chat", "say: ok", host=fake_ollama.url)
+    assert (proc.returncode, proc.stdout) == (0, "ok\n")
+    assert proc.stderr == "using qwen3:0.6b, the server's first model (choose one with -m NAME)\n"
     assert fake_ollama.last_body("/v1/chat/completions")["model"] == "qwen3:0.6b"
 
 
@@ -660,7 +662,10 @@ def test_models_and_chat_against_llama_cpp(llama: Any) -> None:
         host=llama.url,
     )
     assert proc.returncode == 0 and proc.stdout.strip() and proc.stdout.endswith("\n")
-    assert proc.stderr == "note: the answer stopped at the token limit (--max-tokens)\n"
+    assert proc.stderr == (
+        "using smollm2:135m, the server's first model (choose one with -m NAME)\n"
+        "note: the answer stopped at the token limit (--max-tokens)\n"
+    )
     args = ["chat", "-m", "smollm2:135m", "--json", "--max-tokens", "4", "Hi"]
     events = [json.loads(line) for line in ok(run_cli(*args, host=llama.url)).splitlines()]
     assert {"type": "finish", "reason": "length"} in events

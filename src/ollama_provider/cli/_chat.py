@@ -1,5 +1,8 @@
-"""``chat``: one answer streamed to stdout, or an interactive session on a terminal.
+"""Streaming one answer: the text to stdout as it comes, the rest on stderr.
 
+On a terminal (stdout and stderr both, not TERM=dumb) a spinner shows until the
+first text, and "Thinking…" while a model thinks unless ``--show-reasoning``
+prints the thinking itself; through a pipe nothing but the answer is written.
 The stream runs with ``asyncio.run`` in the main thread, so Ctrl-C cancels the
 task and the library closes the connection (the server stops generating).
 """
@@ -7,56 +10,83 @@ task and the library closes the connection (the server stops generating).
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Callable, Mapping
-from pathlib import Path
+import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from .. import FinishReason, Ollama, ProviderError, Reasoning, ToolCalls, Usage
-from ._common import EXIT_INTERRUPTED, Settings, error_text, run, write_out
+from .._types import AsyncResult
+from ._common import EXIT_INTERRUPTED, Settings, is_terminal, run, write_out
 
 if TYPE_CHECKING:
-    from prompt_toolkit.history import History
     from rich.console import Console
+    from rich.status import Status
 
-__all__ = ["HELP", "Printer", "default_model", "history_path", "interactive", "one_shot"]
-
-HELP = """\
-/model NAME   switch to another model (the conversation is kept)
-/model        show the current model and the installed ones
-/clear        forget the conversation
-/help         this help
-/exit         leave (also /bye, /quit, Ctrl-D)
-Ctrl-C stops an answer; Ctrl-D on an empty line leaves."""
+__all__ = ["Printer", "interactive", "one_shot", "one_shot_items", "stream_reply"]
 
 
 class Printer:
     """Writes stream items as they come: text to stdout; reasoning (dimmed) to stderr
     when asked; or, with ``json_lines``, every item as one JSON object per line."""
 
-    def __init__(self, state: Settings, *, json_lines: bool, show_reasoning: bool) -> None:
+    def __init__(
+        self, state: Settings, *, json_lines: bool, show_reasoning: bool, verbose: bool = False
+    ) -> None:
         self.state = state
         self.json_lines = json_lines
         self.show_reasoning = show_reasoning
+        self.verbose = verbose
         self.text: list[str] = []
         self.finish_reason = ""
+        self.usage: Usage | None = None
         self._err: Console | None = None
         self._reasoning_open = False
+        self._spinner: Status | None = None
+        self._started = time.monotonic()
+        self._first: float | None = None
+        self._ended: float | None = None
+
+    # -- the spinner -------------------------------------------------------------
+
+    def wait(self) -> None:
+        """Show a spinner until the first text (on a terminal only)."""
+        self._started = time.monotonic()
+        if self.json_lines or not (is_terminal(sys.stdout) and is_terminal(sys.stderr)):
+            return
+        self._spinner = self._console().status("", spinner="dots")
+        self._spinner.start()
+
+    def _stop_spinner(self) -> None:
+        spinner, self._spinner = self._spinner, None
+        if spinner is not None:
+            spinner.stop()
+
+    # -- items -----------------------------------------------------------------------
 
     def __call__(self, item: object) -> None:
+        if self._first is None and (item if isinstance(item, str) else _thought(item)):
+            self._first = time.monotonic()
+        if isinstance(item, Usage):
+            self.usage = item
         if self.json_lines:
             self._json(item)
         elif isinstance(item, str):
-            self._close_reasoning()
+            if item:
+                self._stop_spinner()
+                self._close_reasoning()
             self.text.append(item)
             write_out(self.state, item)
         elif isinstance(item, Reasoning):
             if self.show_reasoning and item.text:
+                self._stop_spinner()
                 self._reasoning(item.text)
+            elif self._spinner is not None and item.text:
+                self._spinner.update("[dim]Thinking…[/]")
         elif isinstance(item, ToolCalls):
+            self._stop_spinner()
             self._close_reasoning()
             for call in item.calls:
                 function = call.get("function") or {}
@@ -89,12 +119,15 @@ class Printer:
             return
         write_out(self.state, json.dumps(event, ensure_ascii=False) + "\n")
 
-    def _reasoning(self, text: str) -> None:
+    def _console(self) -> Console:
         if self._err is None:
             from ._render import stderr_console
 
             self._err = stderr_console()
-        self._err.out(text, style="dim", end="", highlight=False)
+        return self._err
+
+    def _reasoning(self, text: str) -> None:
+        self._console().out(text, style="dim", end="", highlight=False)
         sys.stderr.flush()
         self._reasoning_open = not text.endswith("\n")
 
@@ -104,8 +137,11 @@ class Printer:
             sys.stderr.flush()
             self._reasoning_open = False
 
+    # -- the end -----------------------------------------------------------------------
+
     def abort(self, *, interrupted: bool = False) -> None:
         """End open lines before an error line, or after Ctrl-C (whose ^C echo needs one)."""
+        self._stop_spinner()
         was_open = self._reasoning_open
         self._close_reasoning()
         if self.state.stdout_partial:
@@ -116,28 +152,36 @@ class Printer:
 
     def close(self) -> None:
         """End open lines; say so on stderr when the answer was cut by the token limit."""
+        self._ended = time.monotonic()
+        self._stop_spinner()
         self._close_reasoning()
         if self.state.stdout_partial:
             write_out(self.state, "\n")
         if self.finish_reason == "length" and not self.json_lines:
             sys.stderr.write("note: the answer stopped at the token limit (--max-tokens)\n")
-            sys.stderr.flush()
+        if self.verbose:
+            sys.stderr.write(self.stats())
+        sys.stderr.flush()
+
+    def stats(self) -> str:
+        """``--verbose``: what ``ollama run --verbose`` shows, from the server's durations
+        where it reports them (Ollama's native API), else timed here."""
+        from ._render import stats_lines
+
+        ended = self._ended if self._ended is not None else time.monotonic()
+        first = self._first - self._started if self._first is not None else None
+        return stats_lines(self.usage, ended - self._started, first, ended - (self._first or ended))
 
     @property
     def answer(self) -> str:
         return "".join(self.text)
 
 
-async def stream_reply(
-    state: Settings,
-    model: str,
-    messages: list[dict[str, Any]],
-    params: Mapping[str, Any],
-    printer: Callable[[object], None],
-) -> None:
-    items = Ollama.create_async_generator(
-        model, messages, state.api_base, timeout=state.timeout, **params
-    )
+def _thought(item: object) -> bool:
+    return isinstance(item, Reasoning) and bool(item.text)
+
+
+async def stream_reply(items: AsyncResult, printer: Printer) -> None:
     try:
         async for item in items:
             printer(item)
@@ -145,164 +189,48 @@ async def stream_reply(
         await items.aclose()
 
 
-async def default_model(state: Settings) -> str:
-    """The server's first model (the library's rule); none installed raises its error."""
-    return await Ollama.first_model(state.api_base, timeout=state.timeout)
-
-
-def one_shot(
-    state: Settings,
-    model: str | None,
-    messages: list[dict[str, Any]],
-    params: Mapping[str, Any],
-    *,
-    json_lines: bool,
-    show_reasoning: bool,
+def one_shot_items(
+    state: Settings, items: AsyncResult, *, json_lines: bool, show_reasoning: bool, verbose: bool
 ) -> None:
-    printer = Printer(state, json_lines=json_lines, show_reasoning=show_reasoning)
-
-    async def go() -> None:
-        name = model or await default_model(state)
-        await stream_reply(state, name, messages, params, printer)
-
+    """Print one streamed answer; Ctrl-C ends it with exit code 130."""
+    printer = Printer(state, json_lines=json_lines, show_reasoning=show_reasoning, verbose=verbose)
+    printer.wait()
     try:
-        run(go())
+        run(stream_reply(items, printer))
     except KeyboardInterrupt:
         printer.abort(interrupted=True)
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
-    except ProviderError:
+    except (ProviderError, ValueError):
         printer.abort()
         raise
     printer.close()
 
 
-# -- the interactive session ---------------------------------------------------------
-
-
-def history_path() -> Path:
-    state_home = os.environ.get("XDG_STATE_HOME", "").strip()
-    base = Path(state_home) if state_home else Path.home() / ".local" / "state"
-    return base / "ollama-provider" / "history"
-
-
-def _history() -> History:
-    from prompt_toolkit.history import FileHistory, InMemoryHistory
-
-    path = history_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Prompts can be private: a new history file is readable by its owner only.
-        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
-    except OSError:
-        return InMemoryHistory()
-    return FileHistory(str(path))
-
-
-class Session:
-    """A conversation kept across turns, with slash commands."""
-
-    def __init__(
-        self,
-        state: Settings,
-        model: str,
-        system: str | None,
-        params: Mapping[str, Any],
-        show_reasoning: bool,
-    ) -> None:
-        self.state = state
-        self.model = model
-        self.system = system
-        self.params = params
-        self.show_reasoning = show_reasoning
-        self.messages: list[dict[str, Any]] = []
-        self.clear()
-
-    def clear(self) -> None:
-        self.messages = [{"role": "system", "content": self.system}] if self.system else []
-
-    def say(self, text: str) -> None:
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
-
-    def command(self, line: str) -> bool:
-        """Run a slash command; False means leave."""
-        name, _, arg = line.partition(" ")
-        arg = arg.strip()
-        if name in ("/exit", "/quit", "/bye"):
-            return False
-        if name == "/help":
-            self.say(HELP)
-        elif name == "/clear":
-            self.clear()
-            self.say("conversation cleared")
-        elif name == "/model" and arg:
-            self.model = arg
-            self.say(f"model: {arg}")
-        elif name == "/model":
-            self._list_models()
-        else:
-            self.say(f"unknown command {name}: /help lists the commands")
-        return True
-
-    def _list_models(self) -> None:
-        self.say(f"model: {self.model}")
-        try:
-            names = run(Ollama.get_models_async(self.state.api_base, refresh=True))
-        except ProviderError as exc:
-            self.error(exc)
-            return
-        self.say("installed: " + (", ".join(names) if names else "none"))
-
-    def error(self, exc: BaseException) -> None:
-        sys.stderr.write(f"error: {error_text(exc, self.state)}\n")
-        sys.stderr.flush()
-
-    def turn(self, text: str) -> None:
-        self.messages.append({"role": "user", "content": text})
-        printer = Printer(self.state, json_lines=False, show_reasoning=self.show_reasoning)
-        try:
-            run(stream_reply(self.state, self.model, self.messages, self.params, printer))
-        except KeyboardInterrupt:
-            printer.abort(interrupted=True)
-            self.messages.pop()
-            self.say("(stopped; this exchange is not kept)")
-            return
-        except ProviderError as exc:
-            printer.abort()
-            self.messages.pop()
-            self.error(exc)
-            return
-        printer.close()
-        self.messages.append({"role": "assistant", "content": printer.answer})
+def one_shot(
+    state: Settings,
+    model: str,
+    messages: list[dict[str, Any]],
+    params: Mapping[str, Any],
+    *,
+    json_lines: bool,
+    show_reasoning: bool,
+    verbose: bool = False,
+) -> None:
+    items = Ollama.create_async_generator(model, messages, state.api_base, **state.call, **params)
+    one_shot_items(
+        state, items, json_lines=json_lines, show_reasoning=show_reasoning, verbose=verbose
+    )
 
 
 def interactive(
     state: Settings,
-    model: str | None,
+    model: str,
     system: str | None,
     params: Mapping[str, Any],
     *,
     show_reasoning: bool,
+    verbose: bool,
 ) -> None:
-    from prompt_toolkit import PromptSession
+    from ._session import Session
 
-    name = model or run(default_model(state))
-    session = Session(state, name, system, params, show_reasoning)
-    prompt: PromptSession[str] = PromptSession(history=_history())
-    root = state.api_base.root
-    session.say(f"chatting with {name} at {root}; /help for commands, /exit or Ctrl-D to leave")
-    while True:
-        try:
-            line = prompt.prompt(">>> ")
-        except KeyboardInterrupt:
-            continue
-        except EOFError:
-            break
-        text = line.strip()
-        if not text:
-            continue
-        if text.startswith("/"):
-            if not session.command(text):
-                break
-            continue
-        session.turn(line)
+    Session(state, model, system, params, show_reasoning=show_reasoning, verbose=verbose).loop()

@@ -5,9 +5,11 @@ Nothing heavy here: this module loads with ``--help``.
 
 from __future__ import annotations
 
+import logging
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -20,6 +22,8 @@ __all__ = [
     "EXIT_USAGE",
     "Settings",
     "error_text",
+    "global_options",
+    "is_terminal",
     "read_stdin",
     "run",
     "settings",
@@ -27,6 +31,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 EXIT_ERROR = 1  # the server or the network (any ProviderError)
 EXIT_USAGE = 2  # bad usage, as click's own usage errors
 EXIT_INTERRUPTED = 130  # Ctrl-C
@@ -39,6 +44,8 @@ class Settings:
     host: str | None = None
     timeout: float | None = None
     debug: bool = False
+    api_key: str | None = None
+    api_key_file: Path | None = None
     #: stdout holds an unfinished line (a streamed answer): Ctrl-C ends it with a newline
     stdout_partial: bool = False
 
@@ -49,9 +56,106 @@ class Settings:
         host = self.host if self.host and self.host.strip() else None
         return Ollama.server_address(host, setting="--host")
 
+    @property
+    def key(self) -> str | None:
+        """``--api-key``, else the first line of ``--api-key-file``; None lets the library
+        use OLLAMA_API_KEY for a remote server. Never printed."""
+        if self.api_key and self.api_key.strip():
+            return self.api_key.strip()
+        if self.api_key_file is None:
+            return None
+        try:
+            text = self.api_key_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+            raise click.BadParameter(
+                f"cannot read {self.api_key_file}: {why}", param_hint="'--api-key-file'"
+            ) from None
+        lines = text.strip().splitlines()
+        if not lines:
+            raise click.BadParameter(f"{self.api_key_file} is empty", param_hint="'--api-key-file'")
+        return lines[0].strip()
+
+    @property
+    def call(self) -> dict[str, Any]:
+        """The keyword arguments every library call takes from the global options."""
+        return {"timeout": self.timeout, "api_key": self.key}
+
 
 def settings() -> Settings:
     return click.get_current_context().ensure_object(Settings)
+
+
+def _store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """Keep a global option given before or after the verb (a later one wins)."""
+    if value is None or value is False or param.name is None:
+        return
+    state = ctx.ensure_object(Settings)
+    setattr(state, param.name, value)
+    if param.name == "debug":
+        _debug_log()
+
+
+def _debug_log() -> None:
+    logger = logging.getLogger("ollama_provider")
+    if any(getattr(h, "_ollama_provider_cli", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+    handler._ollama_provider_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
+def global_options(*, hidden: bool) -> Callable[[F], F]:
+    """``--host``, ``--timeout``, ``--api-key``, ``--api-key-file``, ``--debug``: on the group
+    (shown in its help), and hidden on every verb, so they work after the verb as well."""
+    common: dict[str, Any] = {"expose_value": False, "callback": _store, "hidden": hidden}
+
+    def decorate(f: F) -> F:
+        for option in reversed(
+            [
+                click.option(
+                    "--host",
+                    metavar="URL",
+                    help="The Ollama server, like OLLAMA_HOST (default: OLLAMA_HOST, "
+                    "OLLAMA_PORT, else 127.0.0.1:11434).",
+                    **common,
+                ),
+                click.option(
+                    "--timeout",
+                    type=click.FloatRange(min=0, min_open=True),
+                    metavar="SECONDS",
+                    help="Give up when the server is silent this long.",
+                    **common,
+                ),
+                click.option(
+                    "--api-key",
+                    metavar="KEY",
+                    help="Sent as a bearer token (default: OLLAMA_API_KEY, for a remote "
+                    "Ollama). Visible to other users in the process list: prefer the file.",
+                    **common,
+                ),
+                click.option(
+                    "--api-key-file",
+                    type=click.Path(dir_okay=False, path_type=Path),
+                    metavar="FILE",
+                    help="Read the API key from the first line of FILE.",
+                    **common,
+                ),
+                click.option(
+                    "--debug",
+                    is_flag=True,
+                    default=False,
+                    help="Details of errors, tracebacks and the library's debug log on stderr.",
+                    **common,
+                ),
+            ]
+        ):
+            f = option(f)
+        return f
+
+    return decorate
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -59,6 +163,16 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     import asyncio  # with its ssl and sockets: only for the verbs that talk to a server
 
     return asyncio.run(coro)
+
+
+def is_terminal(stream: Any) -> bool:
+    """A real terminal that can draw (not TERM=dumb): where spinners and bars may appear."""
+    import os
+
+    isatty = getattr(stream, "isatty", None)
+    if isatty is None or not isatty():
+        return False
+    return os.environ.get("TERM", "") not in ("dumb", "unknown")
 
 
 def write_out(state: Settings, text: str) -> None:
@@ -78,6 +192,21 @@ def error_text(exc: BaseException, state: Settings | None = None) -> str:
         words = describe(exc, CLI)
         return f"{words.message} {words.advice}".strip()
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def error_details(exc: BaseException) -> list[str]:
+    """What ``--debug`` adds before the error line: the error's facts and its cause, which
+    the library has already cleaned of secrets."""
+    lines = [f"error type: {type(exc).__module__}.{type(exc).__qualname__}"]
+    for name in ("url", "reason", "detail", "status", "server_message", "phase", "setting"):
+        value = getattr(exc, name, None)
+        if value not in (None, ""):
+            shown = getattr(value, "value", value)
+            lines.append(f"{name.replace('_', ' ')}: {shown}")
+    cause = exc.__cause__
+    if cause is not None:
+        lines.append(f"cause: {type(cause).__name__}: {cause}")
+    return lines
 
 
 def read_stdin() -> str:

@@ -30,9 +30,11 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from .. import ModelInfo, PullProgress, RunningModel, ShowResult
+from .. import ModelInfo, RunningModel, ShowResult, Usage
+from .. import Progress as ProgressLine
 
 __all__ = [
+    "ProgressView",
     "PullView",
     "human_size",
     "jsonable",
@@ -42,6 +44,7 @@ __all__ = [
     "relative_time",
     "show",
     "show_sections",
+    "stats_lines",
     "stderr_console",
     "stdout_console",
 ]
@@ -218,8 +221,9 @@ def print_json(value: Any) -> None:
     sys.stdout.flush()
 
 
-class PullView:
-    """Pull progress on stderr: a bar per layer on a terminal, plain status lines otherwise.
+class ProgressView:
+    """Pull, push and create progress on stderr: a bar per layer on a terminal, plain status
+    lines otherwise.
 
     The screen reads top to bottom in the order things happened: the bars are
     finished (at 100 %) and left in place before the status lines that follow
@@ -235,16 +239,17 @@ class PullView:
         self._done: set[str] = set()
         self._said: set[str] = set()
 
-    def __enter__(self) -> PullView:
+    def __enter__(self) -> ProgressView:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._finish_bars(complete=exc[0] is None)
 
-    def update(self, line: PullProgress) -> None:
+    def update(self, line: ProgressLine) -> None:
         self.status = line.status
         if line.digest and line.total:
-            self._layer(line.digest, line.total, line.completed or 0)
+            verb = line.status.split(" ", 1)[0] if line.status else "pulling"
+            self._layer(verb, line.digest, line.total, line.completed or 0)
         elif line.status and line.status != "success" and line.status not in self._said:
             self._said.add(line.status)
             self._finish_bars(complete=True)
@@ -272,17 +277,17 @@ class PullView:
                 progress.update(task, completed=total)
         progress.stop()  # the last frame stays on the screen, above what follows
 
-    def _layer(self, digest: str, total: int, completed: int) -> None:
+    def _layer(self, verb: str, digest: str, total: int, completed: int) -> None:
         short = digest.removeprefix("sha256:")[:12]
         if self.live:
             progress = self._bars()
             found = self._tasks.get(digest)
-            task = found[0] if found else progress.add_task(f"pulling {short}", total=total)
+            task = found[0] if found else progress.add_task(f"{verb} {short}", total=total)
             self._tasks[digest] = (task, total)
             progress.update(task, completed=completed, total=total)
         elif completed >= total and digest not in self._done:
             self._done.add(digest)
-            self._say(f"pulling {short}: {human_size(total)}")
+            self._say(f"{verb} {short}: {human_size(total)}")
 
     def _say(self, text: str) -> None:
         if self.live:
@@ -290,3 +295,42 @@ class PullView:
         else:
             sys.stderr.write(text + "\n")
             sys.stderr.flush()
+
+
+#: The name of :class:`ProgressView` when only ``pull`` drew progress.
+PullView = ProgressView
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def _rate(tokens: int, seconds: float | None) -> str:
+    return f"{tokens / seconds:.2f} tokens/s" if seconds and tokens else ""
+
+
+def stats_lines(
+    usage: Usage | None, total: float, first_text: float | None, generating: float
+) -> str:
+    """``--verbose`` timing, as ``ollama run --verbose`` shows it: the server's durations
+    where it reports them, else the times measured here."""
+    rows: list[tuple[str, str]] = []
+    server_total = usage.total_duration if usage else None
+    rows.append(("total duration", _seconds(server_total if server_total else total)))
+    if usage and usage.load_duration is not None:
+        rows.append(("load duration", _seconds(usage.load_duration)))
+    if first_text is not None:
+        rows.append(("first text after", _seconds(first_text)))
+    if usage:
+        rows.append(("prompt eval count", f"{usage.prompt_tokens} token(s)"))
+        if usage.prompt_eval_duration:
+            rows.append(("prompt eval duration", _seconds(usage.prompt_eval_duration)))
+            rows.append(
+                ("prompt eval rate", _rate(usage.prompt_tokens, usage.prompt_eval_duration))
+            )
+        evals = usage.eval_duration if usage.eval_duration else generating
+        rows.append(("eval count", f"{usage.completion_tokens} token(s)"))
+        rows.append(("eval duration", _seconds(evals)))
+        rows.append(("eval rate", _rate(usage.completion_tokens, evals)))
+    width = max(len(k) for k, _ in rows) + 2
+    return "".join(f"{k + ':':<{width}}{v}\n" for k, v in rows if v)
