@@ -609,9 +609,9 @@ def test_doctor_no_models(fake_ollama: FakeOllama) -> None:
     assert proc.stdout.endswith("\n1 problem found\n")
 
 
-def test_doctor_invalid_host() -> None:
+def test_doctor_invalid_host_is_bad_usage() -> None:
     proc = run_cli("doctor", host="http://[::1")
-    assert proc.returncode == 1 and proc.stderr == ""
+    assert proc.returncode == 2 and proc.stderr == ""
     assert proc.stdout.startswith(
         "server     invalid address\n\nproblem: OLLAMA_HOST='http://[::1' is not a usable"
     )

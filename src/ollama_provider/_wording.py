@@ -52,6 +52,10 @@ class Audience:
     max_line: str
     name_model: str
     verify: str
+    proxy: str  # where the proxy is set
+    max_tokens: str  # how to allow a longer answer
+    num_ctx: str  # how to give the prompt a larger context window
+    quote: int  # the most characters of a server's own words shown in a message
 
 
 LIBRARY = Audience(
@@ -62,6 +66,10 @@ LIBRARY = Audience(
     max_line="pass max_line_size= a larger number of bytes if such answers are expected",
     name_model="name a model",
     verify="pass verify= a CA bundle path (or verify=False, only on a network you trust)",
+    proxy="proxy=, HTTPS_PROXY, NO_PROXY",
+    max_tokens="max_tokens, or options num_predict",
+    num_ctx="options={'num_ctx': ...}",
+    quote=500,
 )
 CLI = Audience(
     host="--host",
@@ -71,6 +79,10 @@ CLI = Audience(
     max_line="the answer is larger than this tool accepts",
     name_model="pass -m NAME",
     verify="set SSL_CERT_FILE to a CA bundle that trusts the server",
+    proxy="HTTPS_PROXY, HTTP_PROXY, NO_PROXY",
+    max_tokens="--max-tokens",
+    num_ctx="--num-ctx N, or /set num_ctx N in a session",
+    quote=200,  # one line on a terminal; --debug shows the whole text
 )
 
 
@@ -128,16 +140,30 @@ def _where(error: ProviderError, audience: Audience) -> str:
     return f" ({audience.host if setting == 'api_base' else setting})"
 
 
-def _point_at(error: ProviderError, audience: Audience) -> str:
+def _host_setting(error: ProviderError, audience: Audience) -> str:
+    """Where the reader sets the server's address."""
     setting = error.setting
     if setting in ("", "OLLAMA_HOST", "OLLAMA_PORT", "api_base"):
-        return f"point OLLAMA_HOST (or {audience.host}) at the server"
-    return f"check {setting}"
+        return f"OLLAMA_HOST (or {audience.host})"
+    return setting
+
+
+def _point_at(error: ProviderError, audience: Audience) -> str:
+    return f"point {_host_setting(error, audience)} at the server"
+
+
+def _quote(text: str, audience: Audience) -> str:
+    """A server's own words, cut at a word for the audience (the error keeps them whole)."""
+    text = " ".join(text.split())
+    if len(text) <= audience.quote:
+        return text
+    cut = text[: audience.quote].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + " …"
 
 
 def _sentence(text: str) -> str:
     text = text.strip()
-    return text if not text or text.endswith((".", "!", "?")) else text + "."
+    return text if not text or text.endswith((".", "!", "?", "…")) else text + "."
 
 
 def _unreachable(error: ProviderError, a: Audience) -> Wording:
@@ -154,7 +180,7 @@ def _unreachable(error: ProviderError, a: Audience) -> Wording:
     if reason is Reason.DNS:
         return Wording(
             f"cannot reach {url}{where}: its host name could not be resolved.",
-            _sentence(f"Check the host name ({_point_at(error, a).removeprefix('point ')})"),
+            _sentence(f"Check the host name in {_host_setting(error, a)}"),
         )
     if reason is Reason.TLS:
         return Wording(
@@ -164,7 +190,7 @@ def _unreachable(error: ProviderError, a: Audience) -> Wording:
     if reason is Reason.PROXY:
         return Wording(
             f"cannot reach {url}{where}: the proxy could not be reached ({detail}).",
-            "Check the proxy setting (proxy=, HTTPS_PROXY, NO_PROXY).",
+            f"Check the proxy setting ({a.proxy}).",
         )
     if reason is Reason.NOT_HTTP:
         return Wording(
@@ -244,7 +270,7 @@ def _status_advice(error: ResponseStatusError, a: Audience) -> str:
 
 def _status(error: ResponseStatusError, a: Audience) -> Wording:
     kind = " (an HTML page)" if error.html else ""
-    words = f": {error.server_message}" if error.server_message else ""
+    words = f": {_quote(error.server_message, a)}" if error.server_message else ""
     try:
         phrase = " " + HTTPStatus(error.status).phrase
     except ValueError:
@@ -275,7 +301,7 @@ def _model_missing(error: ModelNotFoundError, a: Audience) -> Wording:
             f"no model given and the server{where} has none installed.",
             f"Pull one first ({a.pull.format(name='llama3.2')}), or {a.name_model}.",
         )
-    said = f" (it said: {error.server_message})" if error.server_message else ""
+    said = f" (it said: {_quote(error.server_message, a)})" if error.server_message else ""
     where = f" at {error.url}" if error.url else ""
     if error.action is Action.PULL:
         return Wording(
@@ -298,7 +324,8 @@ def _stream(error: StreamInterruptedError, a: Audience) -> Wording:
     url, reason = error.url, error.reason
     if reason is Reason.SERVER_ERROR:
         return Wording(
-            f"{url}: the server reported an error mid-stream: {error.server_message}", ""
+            f"{url}: the server reported an error mid-stream: {_quote(error.server_message, a)}",
+            "",
         )
     if reason is Reason.BROKE:
         return Wording(f"the connection to {url} broke mid-stream ({error.detail}).", "Try again.")
@@ -332,7 +359,7 @@ def _bad_response(error: BadResponseError, a: Audience) -> Wording:
         return Wording(
             "the structured answer was cut by the token limit (finish_reason 'length') before "
             f"its JSON was complete ({excerpt}).",
-            "Allow more tokens (max_tokens, or options num_predict).",
+            f"Allow more tokens ({a.max_tokens}).",
         )
     if reason is Reason.WRONG_SHAPE and not url:
         return Wording(_sentence(f"the server {error.detail}: {excerpt}"), "")
@@ -413,9 +440,9 @@ def _words(error: ProviderError, audience: Audience) -> Wording:
     return Wording(_sentence(f"{error.url}: {error.detail}" if error.url else error.detail), "")
 
 
-def truncation_warning(model: str, window: int) -> str:
+def truncation_warning(model: str, window: int, audience: Audience = LIBRARY) -> str:
     return (
         f"the prompt filled the whole context window of {model} ({window} tokens), so the "
         "server cut it: the answer did not see all of it. Give it more room with "
-        "options={'num_ctx': ...}, or send less"
+        f"{audience.num_ctx}, or send less"
     )

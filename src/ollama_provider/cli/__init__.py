@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 an error from the server or the network, 2 bad usage,
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -25,6 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="replace")
+    # The library's warnings (a prompt cut to the context window) are said by the verbs in
+    # the command line's words; --debug adds a handler that shows the library's log.
+    logging.getLogger("ollama_provider").addHandler(logging.NullHandler())
     try:
         code = cli.main(args=argv, standalone_mode=False)
     except click.exceptions.Abort:  # Ctrl-C outside a verb (click has printed a newline)

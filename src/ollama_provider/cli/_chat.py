@@ -33,9 +33,16 @@ class Printer:
     when asked; or, with ``json_lines``, every item as one JSON object per line."""
 
     def __init__(
-        self, state: Settings, *, json_lines: bool, show_reasoning: bool, verbose: bool = False
+        self,
+        state: Settings,
+        *,
+        json_lines: bool,
+        show_reasoning: bool,
+        verbose: bool = False,
+        model: str = "",
     ) -> None:
         self.state = state
+        self.model = model
         self.json_lines = json_lines
         self.show_reasoning = show_reasoning
         self.verbose = verbose
@@ -159,6 +166,11 @@ class Printer:
             write_out(self.state, "\n")
         if self.finish_reason == "length" and not self.json_lines:
             sys.stderr.write("note: the answer stopped at the token limit (--max-tokens)\n")
+        if self.usage is not None and self.usage.truncated:
+            from .._wording import CLI, truncation_warning
+
+            words = truncation_warning(self.model, self.usage.prompt_tokens, CLI)
+            sys.stderr.write(f"note: {words}\n")
         if self.verbose:
             sys.stderr.write(self.stats())
         sys.stderr.flush()
@@ -190,10 +202,18 @@ async def stream_reply(items: AsyncResult, printer: Printer) -> None:
 
 
 def one_shot_items(
-    state: Settings, items: AsyncResult, *, json_lines: bool, show_reasoning: bool, verbose: bool
+    state: Settings,
+    items: AsyncResult,
+    *,
+    json_lines: bool,
+    show_reasoning: bool,
+    verbose: bool,
+    model: str = "",
 ) -> None:
     """Print one streamed answer; Ctrl-C ends it with exit code 130."""
-    printer = Printer(state, json_lines=json_lines, show_reasoning=show_reasoning, verbose=verbose)
+    printer = Printer(
+        state, json_lines=json_lines, show_reasoning=show_reasoning, verbose=verbose, model=model
+    )
     printer.wait()
     try:
         run(stream_reply(items, printer))
@@ -218,7 +238,12 @@ def one_shot(
 ) -> None:
     items = Ollama.create_async_generator(model, messages, state.api_base, **state.call, **params)
     one_shot_items(
-        state, items, json_lines=json_lines, show_reasoning=show_reasoning, verbose=verbose
+        state,
+        items,
+        json_lines=json_lines,
+        show_reasoning=show_reasoning,
+        verbose=verbose,
+        model=model,
     )
 
 

@@ -85,7 +85,7 @@ def _run_options(f: F) -> F:
             "--think/--no-think", default=None,
             help="Let a thinking model think, or not; --think=low|medium|high sets how much.",
         ),
-        click.option("--think-level", type=click.Choice(THINK_LEVELS), hidden=True),
+        click.option("--think-level", hidden=True, callback=_think_level),
         click.option(
             "--image", "images", multiple=True, metavar="FILE",
             type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -102,6 +102,15 @@ def _run_options(f: F) -> F:
     for option in reversed(options):
         f = option(f)
     return f
+
+
+def _think_level(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None or value in THINK_LEVELS:
+        return value
+    raise click.BadParameter(
+        f"{value!r} is not a level: use --think=low, medium or high (or --think, --no-think)",
+        param_hint="'--think'",
+    )
 
 
 def _think(think: bool | None, level: str | None) -> bool | str | None:
@@ -169,7 +178,7 @@ def chat(
     images: tuple[Path, ...], no_stream: bool, json_lines: bool, show_reasoning: bool,
     verbose: bool, prompt: tuple[str, ...],
 ) -> None:  # fmt: skip
-    """Stream an answer to PROMPT, to piped text, or to both; with neither, a session.
+    """Answer PROMPT and/or piped text; with neither, a chat session.
 
     \b
     ollama-provider chat llama3.2 'Why is the sky blue?'
@@ -243,8 +252,9 @@ def generate(
         api_base=state.api_base, **state.call, **params,
     )  # fmt: skip
     one_shot_items(
-        state, items, json_lines=json_lines, show_reasoning=show_reasoning, verbose=verbose
-    )
+        state, items, json_lines=json_lines, show_reasoning=show_reasoning, verbose=verbose,
+        model=name,
+    )  # fmt: skip
 
 
 @click.command()
@@ -252,7 +262,7 @@ def generate(
 @click.option("--dimensions", type=click.IntRange(min=1), help="Shorten the vectors.")
 @click.argument("texts", nargs=-1, metavar="[TEXT]...")
 def embed(model: str | None, dimensions: int | None, texts: tuple[str, ...]) -> None:
-    """One vector per TEXT (or per line of stdin), as a JSON array on a line of its own.
+    """One JSON vector per TEXT, or per line of stdin.
 
     \b
     ollama-provider embed all-minilm 'first text' 'second text'

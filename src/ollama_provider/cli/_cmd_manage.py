@@ -48,7 +48,7 @@ def models(as_json: bool) -> None:
 @click.argument("model")
 @_json_flag("everything Ollama said")
 def show_model(model: str, as_json: bool) -> None:
-    """Details, parameters, context length and capabilities of MODEL."""
+    """MODEL's details, parameters, context length, capabilities."""
     from . import _render
 
     state = settings()
@@ -101,7 +101,7 @@ def pull(model: str, insecure: bool) -> None:
 @click.argument("model")
 @click.option("--insecure", is_flag=True, help="Allow a registry without TLS.")
 def push(model: str, insecure: bool) -> None:
-    """Upload MODEL to its registry (its name says which: user/model)."""
+    """Upload MODEL (named user/model) to its registry."""
     state = settings()
     _progress(Ollama.push(model, state.api_base, insecure=insecure, **state.call))
 
@@ -202,7 +202,7 @@ def version(as_json: bool) -> None:
 
 @click.command()
 def doctor() -> None:
-    """Check the server address, reachability, version and models; advise on each problem."""
+    """Check the server, its address and models; advise on each problem."""
     from ._doctor import doctor as diagnose
 
     code = diagnose(settings())

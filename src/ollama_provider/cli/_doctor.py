@@ -13,14 +13,14 @@ from rich.markup import escape
 
 from .. import InvalidHostError, Ollama, ProviderError, ResponseStatusError
 from .._wording import CLI, describe, note_text, source_text
-from ._common import Settings, run
+from ._common import EXIT_ERROR, EXIT_USAGE, Settings, run
 from ._render import stdout_console
 
 __all__ = ["Report", "diagnose", "doctor"]
 
 NOT_OLLAMA = (
     "the server has no /api/version, so it is not Ollama (an OpenAI-compatible server such "
-    "as llama.cpp or vLLM?): `chat` and `models` work with it; `pull`, `show` and `ps` need Ollama"
+    "as llama.cpp or vLLM?): `chat` and `models` work with it; the other verbs need Ollama"
 )
 LABEL_WIDTH = len("reachable") + 2
 
@@ -30,6 +30,8 @@ class Report:
     rows: list[tuple[str, str]] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    #: the address itself is unusable: bad usage (exit 2), as for every other verb
+    bad_address: bool = False
 
     def row(self, key: str, value: str) -> None:
         self.rows.append((key, value))
@@ -46,6 +48,7 @@ async def diagnose(state: Settings) -> Report:
     except InvalidHostError as exc:
         report.row("server", "invalid address")
         report.problem(exc)
+        report.bad_address = True
         return report
     address = info.address
     report.row("server", address.root)
@@ -122,6 +125,7 @@ def doctor(state: Settings) -> int:
     for key, value in report.rows:
         label = f"[bold]{escape(key)}[/]" if key else ""
         console.print(label + " " * (width - len(key)) + escape(value))
+    given: set[str] = set()
     for kind, items, colour in (
         ("warning", report.warnings, "yellow"),
         ("problem", report.problems, "red"),
@@ -129,12 +133,13 @@ def doctor(state: Settings) -> int:
         for what, advice in items:
             console.print()
             console.print(f"[bold {colour}]{kind}:[/] {escape(what)}")
-            if advice:
+            if advice and advice not in given:  # each fix is stated once
+                given.add(advice)
                 console.print(f"  [bold]fix:[/] {escape(advice)}")
     console.print()
     found = len(report.problems)
     if found:
         console.print(f"[bold red]{found} problem{'s' if found != 1 else ''} found[/]")
-        return 1
+        return EXIT_USAGE if report.bad_address else EXIT_ERROR
     console.print("[bold green]no problems found[/]")
     return 0

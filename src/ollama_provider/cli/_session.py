@@ -237,7 +237,11 @@ class Session:
             message["images"] = images
         self.messages.append(message)
         printer = Printer(
-            self.state, json_lines=False, show_reasoning=self.show_reasoning, verbose=self.verbose
+            self.state,
+            json_lines=False,
+            show_reasoning=self.show_reasoning,
+            verbose=self.verbose,
+            model=self.model,
         )
         printer.wait()
         items = Ollama.create_async_generator(
