@@ -198,3 +198,68 @@ def test_no_model_on_a_terminal_is_an_error(fake_ollama: FakeOllama, tmp_path: P
         assert child.exitstatus == 1
     assert "error: no model given and the server" in (child.before or "")
     assert "pass -m NAME" in (child.before or "")
+
+
+def test_session_checks_the_model_and_takes_settings(
+    fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    image = tmp_path / "cat.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    with terminal("run", "llama3.2", env=session_env(fake_ollama, tmp_path)) as child:
+        child.expect_exact("chatting with llama3.2:latest at ")
+        enter(child, "/model nosuch")
+        child.expect(r"error: model 'nosuch' is not on the server at \S+")
+        child.expect_exact("Installed: qwen3:0.6b, llama3.2:latest, llava:7b.")
+        enter(child, "/set temperature 0.3")
+        child.expect_exact("temperature: 0.3\r\n")
+        enter(child, "/set num_ctx 2048")
+        child.expect_exact("num_ctx: 2048\r\n")
+        enter(child, "/set system Be brief.")
+        child.expect_exact("system: Be brief.\r\n")
+        enter(child, '"""say: one')
+        child.expect_exact("... ")
+        child.sendline('two"""')
+        child.expect_exact("one\r\ntwo\r\n")
+        body = fake_ollama.last_body("/api/chat")  # num_ctx is Ollama's: the native API
+        assert body["model"] == "llama3.2:latest" and body["options"]["num_ctx"] == 2048
+        assert body["options"]["temperature"] == 0.3
+        assert user_turns(body["messages"]) == [("system", "Be brief."), ("user", "say: one\ntwo")]
+        enter(child, "/model llava:7b")
+        child.expect_exact("model: llava:7b\r\n")
+        enter(child, f"/load {image}")
+        child.expect_exact("attached cat.png")
+        enter(child, "what is this?")
+        child.expect_exact("I see 1 image(s)")
+        assert len(fake_ollama.last_body("/api/chat")["messages"][-1]["images"]) == 1
+        enter(child, "/show")
+        child.expect_exact("Capabilities")
+        child.expect_exact("vision")
+        child.expect_exact("num_ctx: 2048")
+        enter(child, "/bye")
+        child.expect(pexpect.EOF)
+
+
+def test_a_spinner_and_thinking_on_a_terminal(fake_ollama: FakeOllama, tmp_path: Path) -> None:
+    fake_ollama.token_delay = 0.2
+    env = session_env(fake_ollama, tmp_path, term="xterm-256color")
+    with terminal("chat", "-m", "qwen3:0.6b", "say: the answer", env=env) as child:
+        child.expect_exact("Thinking…")
+        child.expect_exact("the answer")
+        child.expect(pexpect.EOF)
+        shown = child.before
+        child.close()
+        assert child.exitstatus == 0
+    assert "Thinking…" not in shown  # erased before the answer was written
+
+
+def test_verbose_stats_in_a_session(fake_ollama: FakeOllama, tmp_path: Path) -> None:
+    env = session_env(fake_ollama, tmp_path)
+    with terminal("chat", "-m", "llama3.2", "--verbose", env=env) as child:
+        enter(child, "say: counted")
+        child.expect_exact("counted\r\n")
+        child.expect(r"total duration: +\S+ m?s\r\n")
+        child.expect(r"eval rate: +[0-9.]+ tokens/s\r\n")
+        enter(child, "/set quiet")
+        child.expect_exact("verbose: off\r\n")
+        enter(child, "/exit")
+        child.expect(pexpect.EOF)
