@@ -141,8 +141,8 @@ def test_leaving_streams_early_frees_the_server(llama: Any) -> None:
 
     If the server kept generating the abandoned answers (up to 2,000 tokens each, 8
     streams on its 4 slots), the next request would wait for at least 2,000 tokens'
-    time. The bound is relative to this machine's speed measured in the same test,
-    with a wide margin, so a loaded machine cannot break it.
+    time. The bound, 1,000 tokens' time at this machine's speed measured in the same
+    test, leaves room for a machine whose load changes fivefold meanwhile.
     """
 
     async def seconds_and_tokens(max_tokens: int) -> tuple[float, int]:
@@ -164,7 +164,7 @@ def test_leaving_streams_early_frees_the_server(llama: Any) -> None:
         return (await seconds_and_tokens(8))[0], per_token
 
     waited, per_token = run(abandon_then_ask())
-    assert waited < 200 * per_token, (waited, per_token)
+    assert waited < 1000 * per_token, (waited, per_token)
 
 
 def test_openai_api_and_sync_completion(llama: Any) -> None:

@@ -202,6 +202,17 @@ def test_management_acts_on_every_server_and_reports_each(
     assert [p.status for p in lines if p.server == two.url][-1] == "success"
 
 
+def test_embeddings_spread_their_batches(pair: tuple[FakeOllama, FakeOllama]) -> None:
+    one, two = pair
+    texts = [f"text {i}" for i in range(40)]
+    result = Ollama.embed_sync(
+        "llama3.2", texts, api_base=[one.url, two.url], batch_size=5, max_concurrency=4
+    )
+    assert len(result.embeddings) == 40
+    assert one.count("/api/embed") > 0 and two.count("/api/embed") > 0
+    assert one.count("/api/embed") + two.count("/api/embed") == 8
+
+
 def test_the_client_takes_a_list(pair: tuple[FakeOllama, FakeOllama]) -> None:
     one, two = pair
     client = Client(api_base=[one.url, two.url])
