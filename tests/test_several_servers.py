@@ -203,10 +203,14 @@ def test_management_acts_on_every_server_and_reports_each(
 
 
 def test_embeddings_spread_their_batches(pair: tuple[FakeOllama, FakeOllama]) -> None:
+    from tests.support.ollama_models import make_model
+
     one, two = pair
+    for fake in pair:
+        fake.models.append(make_model("all-minilm", capabilities=["embedding"]))
     texts = [f"text {i}" for i in range(40)]
     result = Ollama.embed_sync(
-        "llama3.2", texts, api_base=[one.url, two.url], batch_size=5, max_concurrency=4
+        "all-minilm", texts, api_base=[one.url, two.url], batch_size=5, max_concurrency=4
     )
     assert len(result.embeddings) == 40
     assert one.count("/api/embed") > 0 and two.count("/api/embed") > 0
