@@ -603,9 +603,8 @@ def test_doctor_no_models(fake_ollama: FakeOllama) -> None:
     proc = run_cli("doctor", host=fake_ollama.url)
     assert proc.returncode == 1
     assert "models     none installed\n" in proc.stdout
-    assert "problem: no models installed\n  fix: pull one: ollama-provider pull llama3.2\n" in (
-        proc.stdout
-    )
+    expected = f"problem: no models installed at {fake_ollama.url}\n"
+    assert expected + "  fix: pull one: ollama-provider pull llama3.2\n" in proc.stdout
     assert proc.stdout.endswith("\n1 problem found\n")
 
 

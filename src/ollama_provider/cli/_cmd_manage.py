@@ -39,7 +39,7 @@ def models(as_json: bool) -> None:
     if as_json:
         print_json(found)
     elif found:
-        show(models_table(found))
+        show(models_table(found, servers=len(state.servers) > 1))
     else:
         _note("no models installed: pull one with `ollama-provider pull llama3.2`")
 
@@ -70,7 +70,7 @@ def ps(as_json: bool) -> None:
     if as_json:
         print_json(found)
     elif found:
-        show(ps_table(found))
+        show(ps_table(found, servers=len(state.servers) > 1))
     else:
         _note("no model is loaded")
 
@@ -184,9 +184,8 @@ def stop(models: tuple[str, ...]) -> None:
 def version(as_json: bool) -> None:
     """The server's version and this library's."""
     state = settings()
-    root = state.api_base.root
     try:
-        server = run(Ollama.version(state.api_base, **state.call))
+        found = run(Ollama.versions(state.api_base, **state.call))
     except ProviderError:
         if not as_json:
             click.echo(f"ollama-provider {__version__}")
@@ -194,9 +193,19 @@ def version(as_json: bool) -> None:
     if as_json:
         import json
 
-        click.echo(json.dumps({"server": server, "library": __version__, "url": root}))
+        if len(found) == 1:
+            answer: Any = {
+                "server": found[0].version,
+                "library": __version__,
+                "url": found[0].server,
+            }
+        else:
+            servers = [{"server": v.version, "url": v.server} for v in found]
+            answer = {"servers": servers, "library": __version__}
+        click.echo(json.dumps(answer))
         return
-    click.echo(f"Ollama {server} at {root}")
+    for one in found:
+        click.echo(f"Ollama {one.version} at {one.server}")
     click.echo(f"ollama-provider {__version__}")
 
 

@@ -41,7 +41,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C
 class Settings:
     """The global options, plus what the error handler needs to know about stdout."""
 
-    host: str | None = None
+    hosts: tuple[str, ...] = ()  # --host, as often as it is given
     timeout: float | None = None
     debug: bool = False
     api_key: str | None = None
@@ -50,11 +50,19 @@ class Settings:
     stdout_partial: bool = False
 
     @property
-    def api_base(self) -> ServerAddress:
-        """The server, resolved once by the library: ``--host`` (so named in its messages),
-        else OLLAMA_HOST/OLLAMA_PORT. An invalid value raises InvalidHostError."""
-        host = self.host if self.host and self.host.strip() else None
-        return Ollama.server_address(host, setting="--host")
+    def api_base(self) -> ServerAddress | tuple[ServerAddress, ...]:
+        """The server(s), resolved once by the library: ``--host`` (so named in its
+        messages; several when repeated), else OLLAMA_HOST (a comma-separated list for
+        several) and OLLAMA_PORT. An invalid value raises InvalidHostError."""
+        hosts = [h for h in self.hosts if h.strip()]
+        addresses = Ollama.server_addresses(hosts or None, setting="--host")
+        return addresses[0] if len(addresses) == 1 else addresses
+
+    @property
+    def servers(self) -> tuple[ServerAddress, ...]:
+        """Every server the command talks to."""
+        base = self.api_base
+        return base if isinstance(base, tuple) else (base,)
 
     @property
     def key(self) -> str | None:
@@ -91,6 +99,9 @@ def _store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
     if value is None or value is False or param.name is None:
         return
     state = ctx.ensure_object(Settings)
+    if param.name == "hosts":
+        state.hosts += tuple(value)  # given before and after the verb: all of them
+        return
     setattr(state, param.name, value)
     if param.name == "debug":
         _debug_log()
@@ -117,9 +128,11 @@ def global_options(*, hidden: bool) -> Callable[[F], F]:
             [
                 click.option(
                     "--host",
+                    "hosts",
                     metavar="URL",
-                    help="The Ollama server, like OLLAMA_HOST (default: OLLAMA_HOST, "
-                    "OLLAMA_PORT, else 127.0.0.1:11434).",
+                    multiple=True,
+                    help="The Ollama server, like OLLAMA_HOST; repeat it for several "
+                    "(default: OLLAMA_HOST, OLLAMA_PORT, else 127.0.0.1:11434).",
                     **common,
                 ),
                 click.option(

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 from rich.markup import escape
 
-from .. import InvalidHostError, Ollama, ProviderError, ResponseStatusError
+from .. import InvalidHostError, Ollama, ProviderError, ResponseStatusError, ServerAddress
 from .._wording import CLI, describe, note_text, source_text
+from ..providers.openai_api import ConnectionInfo
 from ._common import EXIT_ERROR, EXIT_USAGE, Settings, run
 from ._render import stdout_console
 
@@ -42,14 +43,23 @@ class Report:
 
 
 async def diagnose(state: Settings) -> Report:
+    """Every server the command would use (several: one block of rows each)."""
     report = Report()
     try:
-        info = Ollama.connection_info(state.api_base)
+        infos = Ollama.connections_info(state.api_base)
     except InvalidHostError as exc:
         report.row("server", "invalid address")
         report.problem(exc)
         report.bad_address = True
         return report
+    for i, info in enumerate(infos):
+        if i:
+            report.row("", "")
+        await _server(state, info, report)
+    return report
+
+
+async def _server(state: Settings, info: ConnectionInfo, report: Report) -> None:
     address = info.address
     report.row("server", address.root)
     report.row("from", source_text(address))
@@ -76,14 +86,13 @@ async def diagnose(state: Settings) -> Report:
                     f"(NO_PROXY={host})",
                 )
             )
-    if await _version(state, report):
-        await _models(state, report)
-    return report
+    if await _version(state, address, report):
+        await _models(state, address, report)
 
 
-async def _version(state: Settings, report: Report) -> bool:
+async def _version(state: Settings, address: ServerAddress, report: Report) -> bool:
     try:
-        version = await Ollama.version(state.api_base, timeout=state.timeout or 10.0)
+        version = await Ollama.version(address, timeout=state.timeout or 10.0)
     except ResponseStatusError as exc:
         report.row("reachable", f"yes, but /api/version answered {exc.status}")
         if exc.status == 404:
@@ -100,11 +109,9 @@ async def _version(state: Settings, report: Report) -> bool:
     return True
 
 
-async def _models(state: Settings, report: Report) -> None:
+async def _models(state: Settings, address: ServerAddress, report: Report) -> None:
     try:
-        names = await Ollama.get_models_async(
-            state.api_base, refresh=True, timeout=state.timeout or 10.0
-        )
+        names = await Ollama.get_models_async(address, refresh=True, timeout=state.timeout or 10.0)
     except ProviderError as exc:
         report.row("models", "could not be listed")
         report.problem(exc)
@@ -112,7 +119,7 @@ async def _models(state: Settings, report: Report) -> None:
     if not names:
         report.row("models", "none installed")
         pull = CLI.pull.format(name="llama3.2")
-        report.problems.append(("no models installed", f"pull one: {pull}"))
+        report.problems.append((f"no models installed at {address.root}", f"pull one: {pull}"))
         return
     count = f"{len(names)} installed" if len(names) != 1 else "1 installed"
     report.row("models", f"{count}; the default is {names[0]}")
@@ -124,7 +131,7 @@ def doctor(state: Settings) -> int:
     width = LABEL_WIDTH
     for key, value in report.rows:
         label = f"[bold]{escape(key)}[/]" if key else ""
-        console.print(label + " " * (width - len(key)) + escape(value))
+        console.print((label + " " * (width - len(key)) + escape(value)) if value else "")
     given: set[str] = set()
     for kind, items, colour in (
         ("warning", report.warnings, "yellow"),

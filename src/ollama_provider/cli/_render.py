@@ -115,17 +115,22 @@ def _table(*headers: str) -> Table:
     return table
 
 
-def models_table(models: Iterable[ModelInfo], now: datetime | None = None) -> Table:
-    table = _table("NAME", "SIZE", "FAMILY", "PARAMETERS", "QUANTIZATION", "MODIFIED")
+def models_table(
+    models: Iterable[ModelInfo], now: datetime | None = None, *, servers: bool = False
+) -> Table:
+    """``models``; with ``servers``, a SERVER column says where each one is."""
+    headers = ["NAME", "SIZE", "FAMILY", "PARAMETERS", "QUANTIZATION", "MODIFIED"]
+    table = _table(*headers, *(["SERVER"] if servers else []))
     for m in models:
-        table.add_row(
+        row: list[Any] = [
             Text(m.name, style="bold cyan"),
             human_size(m.size),
             m.details.family,
             m.details.parameter_size,
             m.details.quantization_level,
             relative_time(m.modified_at, now),
-        )
+        ]
+        table.add_row(*row, *([m.server] if servers else []))
     return table
 
 
@@ -140,18 +145,23 @@ def _processor(model: RunningModel) -> str:
     return f"{100 - gpu}%/{gpu}% CPU/GPU"
 
 
-def ps_table(models: Iterable[RunningModel], now: datetime | None = None) -> Table:
-    table = _table("NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL")
+def ps_table(
+    models: Iterable[RunningModel], now: datetime | None = None, *, servers: bool = False
+) -> Table:
+    """``ps``; with ``servers``, a SERVER column says where each one runs."""
+    headers = ["NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL"]
+    table = _table(*headers, *(["SERVER"] if servers else []))
     for m in models:
         digest = m.digest.removeprefix("sha256:")[:12]
-        table.add_row(
+        row: list[Any] = [
             Text(m.name, style="bold cyan"),
             digest,
             human_size(m.size),
             _processor(m),
             str(m.context_length or ""),
             relative_time(m.expires_at, now),
-        )
+        ]
+        table.add_row(*row, *([m.server] if servers else []))
     return table
 
 

@@ -269,7 +269,7 @@ class Session:
         from prompt_toolkit import PromptSession
 
         prompt: PromptSession[str] = PromptSession(history=_history())
-        root = self.state.api_base.root
+        root = ", ".join(a.root for a in self.state.servers)
         self.say(
             f"chatting with {self.model} at {root}; /help for commands, /exit or Ctrl-D to leave"
         )
