@@ -51,6 +51,7 @@ from .providers import Ollama, OpenaiAPI
 
 if TYPE_CHECKING:
     from ._client import AsyncClient, Client
+    from ._g4f import register_g4f
     from ._tools import arun_tool_calls, function_schema, run_tool_calls
 
 __all__ = [
@@ -97,6 +98,7 @@ __all__ = [
     "aclose",
     "arun_tool_calls",
     "function_schema",
+    "register_g4f",
     "run_tool_calls",
 ]
 
@@ -107,6 +109,7 @@ _LAZY = {
     "run_tool_calls": "._tools",
     "arun_tool_calls": "._tools",
     "function_schema": "._tools",
+    "register_g4f": "._g4f",
 }
 
 

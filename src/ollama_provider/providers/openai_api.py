@@ -70,6 +70,22 @@ class OpenaiAPI(InferenceMixin):
     _chat_params: ClassVar[frozenset[str]] = BODY_PARAMS | CONNECTION_PARAMS
     _chat_path: ClassVar[str] = "/chat/completions"
 
+    # What gpt4free reads on a provider class besides the above (see _g4f).
+    live: ClassVar[int] = 0  # g4f counts successes and failures here
+    use_stream_timeout: ClassVar[bool] = True  # g4f's stream_timeout is between chunks
+    supports_native_tools: ClassVar[bool] = True  # tools go to the server, not into the prompt
+    model_aliases: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def get_dict(cls) -> dict[str, str | None]:
+        """How g4f names a provider in its answers: class name, home page, label."""
+        return {"name": cls.__name__, "url": cls.url, "label": cls.label}
+
+    @classmethod
+    def get_parent(cls) -> str:
+        """The name g4f files API keys and ignore lists under."""
+        return cls.__name__
+
     # -- where and how to connect -------------------------------------------------
 
     @classmethod
@@ -294,11 +310,15 @@ class OpenaiAPI(InferenceMixin):
 
         Arguments are checked here, at once; the request starts at the first iteration.
         """
+        from .._g4f import called_by_g4f, chat_for_g4f
         from .._streaming import chat_items
 
-        call = cls._chat_call(
-            model, messages, api_base, api_key, stream, timeout, params, "create_async_generator()"
-        )
+        where = "create_async_generator()"
+        if called_by_g4f():  # its keywords and chunk classes are not a direct caller's
+            return chat_for_g4f(
+                cls, model, messages, api_base, api_key, stream, timeout, params, where
+            )
+        call = cls._chat_call(model, messages, api_base, api_key, stream, timeout, params, where)
         return chat_items(call)
 
     @classmethod
@@ -306,6 +326,7 @@ class OpenaiAPI(InferenceMixin):
         cls, model: str, messages: Messages, api_base: Base = None, **kwargs: Any
     ) -> Iterator[StreamItem]:
         """The same items as :meth:`create_async_generator`, as a plain iterator."""
+        from .._g4f import called_by_g4f, chat_for_g4f
         from .._streaming import chat_items
         from .._sync import iterate
 
@@ -314,10 +335,19 @@ class OpenaiAPI(InferenceMixin):
             kwargs.pop("stream", True),
             kwargs.pop("timeout", None),
         )
-        call = cls._chat_call(
-            model, messages, api_base, api_key, stream, timeout, kwargs, "create_completion()"
-        )
+        where = "create_completion()"
+        if called_by_g4f():  # g4f's sync path
+            return iterate(
+                chat_for_g4f(
+                    cls, model, messages, api_base, api_key, stream, timeout, kwargs, where
+                )
+            )
+        call = cls._chat_call(model, messages, api_base, api_key, stream, timeout, kwargs, where)
         return iterate(chat_items(call))
+
+    # g4f before 7.5 calls these names.
+    create_function = create_completion
+    async_create_function = create_async_generator
 
     @classmethod
     def _chat_call(
