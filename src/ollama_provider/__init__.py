@@ -45,7 +45,14 @@ from ._model_records import (
 )
 from ._results import Embeddings, WebPage, WebSearchResult
 from ._timeout import Timeout
-from ._types import AsyncResult, Messages, RequestOptions, StreamItem
+from ._types import (
+    AsyncResult,
+    ChatParams,
+    Messages,
+    OllamaChatParams,
+    RequestOptions,
+    StreamItem,
+)
 from ._version import __version__
 from .providers import Ollama, OpenaiAPI
 
@@ -59,6 +66,7 @@ __all__ = [
     "AsyncClient",
     "AsyncResult",
     "BadResponseError",
+    "ChatParams",
     "Client",
     "Context",
     "Embeddings",
@@ -70,6 +78,7 @@ __all__ = [
     "ModelInfo",
     "ModelNotFoundError",
     "Ollama",
+    "OllamaChatParams",
     "OpenaiAPI",
     "Progress",
     "ProviderError",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._address import ServerAddress, resolve_servers
@@ -31,7 +31,7 @@ from .._params import (
 )
 from .._results import Embeddings
 from .._timeout import Timeout
-from .._types import AsyncResult
+from .._types import AsyncResult, Messages, OllamaChatParams, StreamItem
 from ._admin import ModelAdmin
 from ._cloud import CloudMixin
 from ._inference import _connection, _prompt, run_embed, stream_generate
@@ -39,6 +39,8 @@ from ._transfer import TransferMixin
 from .openai_api import Base, OpenaiAPI
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .._catalog import ServerKind
 
 __all__ = ["Ollama"]
@@ -78,6 +80,47 @@ class Ollama(ModelAdmin, TransferMixin, CloudMixin, OpenaiAPI):
     def _resolve(cls, api_base: str | None, setting: str) -> tuple[ServerAddress, ...]:
         environ = os.environ
         return _resolve(api_base, environ.get("OLLAMA_HOST"), environ.get("OLLAMA_PORT"), setting)
+
+    @classmethod
+    def create_async_generator(
+        cls,
+        model: str,
+        messages: Messages,
+        api_base: Base = None,
+        *,
+        api_key: str | None = None,
+        stream: bool = True,
+        timeout: float | Timeout | None = None,
+        **params: Unpack[OllamaChatParams],
+    ) -> AsyncResult:
+        """Stream a chat completion from Ollama: ``str`` text, then typed events.
+
+        As :meth:`OpenaiAPI.create_async_generator`; ``params`` may also hold
+        Ollama's own (see :class:`OllamaChatParams`), which send the call to the
+        native ``/api/chat``.
+        """
+        # The base class checks keywords at run time against cls._chat_params, which for
+        # Ollama include the native ones its static signature does not list.
+        return super().create_async_generator(  # type: ignore[misc]
+            model, messages, api_base, api_key=api_key, stream=stream, timeout=timeout, **params
+        )
+
+    @classmethod
+    def create_completion(
+        cls,
+        model: str,
+        messages: Messages,
+        api_base: Base = None,
+        *,
+        api_key: str | None = None,
+        stream: bool = True,
+        timeout: float | Timeout | None = None,
+        **params: Unpack[OllamaChatParams],
+    ) -> Iterator[StreamItem]:
+        """The same items as :meth:`create_async_generator`, as a plain iterator."""
+        return super().create_completion(  # type: ignore[misc]
+            model, messages, api_base, api_key=api_key, stream=stream, timeout=timeout, **params
+        )
 
     @classmethod
     def _route(

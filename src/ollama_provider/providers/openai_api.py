@@ -28,10 +28,12 @@ from .._params import (
 )
 from .._proxies import ProxyChoice, choose_proxy
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
-from .._types import AsyncResult, Messages, StreamItem
+from .._types import AsyncResult, ChatParams, Messages, StreamItem
 from ._inference import InferenceMixin
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .._catalog import ServerKind
     from .._endpoint import Endpoint
     from .._streaming import ChatCall
@@ -304,10 +306,15 @@ class OpenaiAPI(InferenceMixin):
         api_key: str | None = None,
         stream: bool = True,
         timeout: float | Timeout | None = None,
-        **params: Any,
+        **params: Unpack[ChatParams],
     ) -> AsyncResult:
         """Stream a chat completion: ``str`` text, then typed events. No ``await`` needed.
 
+        ``model`` "" means the server's first. ``messages`` are dicts (or message
+        objects with ``model_dump()``). ``api_base``: a URL, or a list of them (see
+        :meth:`server_addresses`). ``api_key``: sent as a bearer token. ``stream``
+        False asks for one answer, yielded as the same items. ``timeout``: seconds,
+        or a :class:`Timeout` per phase. ``params``: see :class:`ChatParams`.
         Arguments are checked here, at once; the request starts at the first iteration.
         """
         from .._g4f import called_by_g4f, chat_for_g4f
@@ -316,33 +323,41 @@ class OpenaiAPI(InferenceMixin):
         where = "create_async_generator()"
         if called_by_g4f():  # its keywords and chunk classes are not a direct caller's
             return chat_for_g4f(
-                cls, model, messages, api_base, api_key, stream, timeout, params, where
+                cls, model, messages, api_base, api_key, stream, timeout, _dict(params), where
             )
-        call = cls._chat_call(model, messages, api_base, api_key, stream, timeout, params, where)
+        call = cls._chat_call(
+            model, messages, api_base, api_key, stream, timeout, _dict(params), where
+        )
         return chat_items(call)
 
     @classmethod
     def create_completion(
-        cls, model: str, messages: Messages, api_base: Base = None, **kwargs: Any
+        cls,
+        model: str,
+        messages: Messages,
+        api_base: Base = None,
+        *,
+        api_key: str | None = None,
+        stream: bool = True,
+        timeout: float | Timeout | None = None,
+        **kwargs: Unpack[ChatParams],
     ) -> Iterator[StreamItem]:
-        """The same items as :meth:`create_async_generator`, as a plain iterator."""
+        """The same items as :meth:`create_async_generator`, as a plain iterator (it also
+        works inside a running event loop, on the library's own)."""
         from .._g4f import called_by_g4f, chat_for_g4f
         from .._streaming import chat_items
         from .._sync import iterate
 
-        api_key, stream, timeout = (
-            kwargs.pop("api_key", None),
-            kwargs.pop("stream", True),
-            kwargs.pop("timeout", None),
-        )
         where = "create_completion()"
         if called_by_g4f():  # g4f's sync path
             return iterate(
                 chat_for_g4f(
-                    cls, model, messages, api_base, api_key, stream, timeout, kwargs, where
+                    cls, model, messages, api_base, api_key, stream, timeout, _dict(kwargs), where
                 )
             )
-        call = cls._chat_call(model, messages, api_base, api_key, stream, timeout, kwargs, where)
+        call = cls._chat_call(
+            model, messages, api_base, api_key, stream, timeout, _dict(kwargs), where
+        )
         return iterate(chat_items(call))
 
     # g4f before 7.5 calls these names.
@@ -412,6 +427,11 @@ class OpenaiAPI(InferenceMixin):
 @functools.lru_cache(maxsize=64)
 def _parse_base_url(value: str, setting: str) -> ServerAddress:
     return parse_base_url(value, setting=setting)
+
+
+def _dict(params: Any) -> dict[str, Any]:
+    """``**params`` as the plain dict it is at run time (typed as a TypedDict for IDEs)."""
+    return params  # type: ignore[no-any-return]
 
 
 def _max_line(connection: Mapping[str, Any]) -> int:
