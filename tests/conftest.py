@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -58,10 +59,37 @@ def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def real_ollama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The real Ollama server (v0.24.0, built from source with Go) with ``smollm2:135m``.
+
+    Without Go it is skipped, with one line saying how to enable it; under
+    ``CI=true`` that fails instead, as does any build or start failure.
+    """
+    from scripts.backends import ollama
+
+    try:
+        ollama.ensure_built()
+    except ollama.OllamaUnavailable as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true, so the real-Ollama tests may not skip: {exc}")
+        pytest.skip(str(exc))
+    server = ollama.start(log_path=tmp_path_factory.mktemp("ollama") / "ollama-serve.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+_SERVER_LOGS = {"llama": "llama-server", "real_ollama": "ollama serve", "ollama_target": "server"}
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
-    server = getattr(item, "funcargs", {}).get("llama")
-    if report.failed and server is not None:
-        report.sections.append(("llama-server log (tail)", server.log_tail(60)))
+    if report.failed:
+        for name, label in _SERVER_LOGS.items():
+            server = getattr(item, "funcargs", {}).get(name)
+            if server is not None and hasattr(server, "log_tail"):
+                report.sections.append((f"{label} log (tail)", server.log_tail(60)))
     return report
