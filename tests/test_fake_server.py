@@ -125,7 +125,8 @@ def test_plain_endpoints(server: HTTPServer, ollama: FakeOllama) -> None:
         b"404 page not found",
         "text/plain",
     )
-    assert call(server, "GET", "/api/chat")[0] == 405
+    status, resp, _ = call(server, "GET", "/api/chat")
+    assert (status, resp.getheader("Allow")) == (405, "POST")
 
 
 def test_tags_shape_per_version(server: HTTPServer, ollama: FakeOllama) -> None:
@@ -177,15 +178,15 @@ def test_sse_old_shape(server: HTTPServer, ollama: FakeOllama) -> None:
     events = sse_events(b"".join(chunks_of(raw)))
     assert events[-1] == "[DONE]"
     chunks = [json.loads(e) for e in events[:-1]]
-    assert [c["choices"][0]["delta"] for c in chunks[:2]] == [
+    assert [c["choices"][0]["delta"] for c in chunks[:3]] == [
         {"role": "assistant", "content": "Hel "},
         {"role": "assistant", "content": "lo"},
+        {"role": "assistant", "content": ""},  # the finish in a chunk of its own, as 0.24.0
     ]
-    assert [c["choices"][0]["finish_reason"] for c in chunks[:2]] == [None, "stop"]
-    assert chunks[1]["created"] == chunks[0]["created"] + 1
-    usage = chunks[2]
+    assert [c["choices"][0]["finish_reason"] for c in chunks[:3]] == [None, None, "stop"]
+    usage = chunks[3]
     assert usage == {
-        **chunks[1],
+        **chunks[2],
         "choices": [],
         "usage": {"prompt_tokens": 13, "completion_tokens": 2, "total_tokens": 15},
     }

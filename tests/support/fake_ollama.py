@@ -90,7 +90,9 @@ class FakeOllama:
     SSE_NEW_SHAPE_SINCE = (0, 32, 6)  # role once, finish in its own {} delta chunk
     QUOTED_404_SINCE = (0, 12, 0)  # model 'x' not found (before: "x" ..., try pulling it first)
     NOT_FOUND_TYPE_SINCE = (0, 18, 0)  # /v1 error type not_found_error (before: api_error)
-    TAGS_EXTENDED_SINCE = (0, 20, 0)  # details.context_length/embedding_length + capabilities
+    # details.context_length/embedding_length + capabilities in /api/tags, /api/ps, /api/show:
+    # not in the real 0.24.0; in 0.30.0's source (0.25-0.29 are not on the module proxy)
+    TAGS_EXTENDED_SINCE = (0, 30, 0)
 
     def __init__(
         self,
@@ -270,7 +272,8 @@ class FakeOllama:
         if methods is None:
             await response.send(404, b"404 page not found", "text/plain")
         elif request.method not in methods:
-            await response.send(405, b"405 method not allowed", "text/plain")
+            allow = ", ".join(m for m in ("HEAD", "GET", "POST", "DELETE") if m in methods)
+            await response.send(405, b"405 method not allowed", "text/plain", {"Allow": allow})
         else:
             await methods[request.method](request, response)
 

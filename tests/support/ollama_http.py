@@ -24,12 +24,15 @@ _KINDS = {
 }
 
 
-async def send_json(response: Response, status: int, obj: Any, *, encoder: bool = False) -> None:
-    """gin's c.JSON by default; ``encoder`` = json.NewEncoder (application/json + newline)."""
+async def send_json(
+    response: Response, status: int, obj: Any, *, encoder: bool = False, bare: bool = False
+) -> None:
+    """gin's c.JSON by default; ``encoder`` = json.NewEncoder (application/json + newline);
+    ``bare``: application/json without charset or newline (a streaming handler's early error)."""
     if encoder:
         await response.send(status, go_dumps(obj, newline=True), JSON_ENCODER)
     else:
-        await response.send(status, go_dumps(obj), JSON_GIN)
+        await response.send(status, go_dumps(obj), JSON_ENCODER if bare else JSON_GIN)
 
 
 async def native_body(response: Response, request: Request, go_type: str) -> dict[str, Any] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,9 +24,10 @@ THINK_LEVELS = ("high", "medium", "low")
 
 
 class BadRequest(Exception):
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, *, bare: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        self.bare = bare  # sent as bare application/json (see send_json)
 
 
 @dataclass
@@ -141,7 +143,10 @@ def _format(value: Any) -> Any:
         return None
     if value == "json" or isinstance(value, dict):
         return value
-    raise BadRequest('invalid format: expected "json" or a valid JSON schema', 500)
+    text = json.dumps(json.dumps(value))  # the value, quoted twice, as Ollama 0.24 shows it
+    raise BadRequest(
+        f'invalid format: {text}; expected "json" or a valid JSON Schema object', 500, bare=True
+    )
 
 
 def _common(body: dict[str, Any], struct: str) -> tuple[bool, int | None]:
@@ -216,7 +221,7 @@ async def chat(fake: FakeOllama, request: Request, response: Response) -> None:
             conn=request.conn,
         )
     except BadRequest as exc:
-        await send_json(response, exc.status, {"error": str(exc)})
+        await send_json(response, exc.status, {"error": str(exc)}, bare=exc.bare)
         return
     now = go_time_ns()
     if not messages:
@@ -305,7 +310,7 @@ async def generate(fake: FakeOllama, request: Request, response: Response) -> No
             conn=request.conn,
         )
     except BadRequest as exc:
-        await send_json(response, exc.status, {"error": str(exc)})
+        await send_json(response, exc.status, {"error": str(exc)}, bare=exc.bare)
         return
     if not prompt:
         reason = "unload" if job.load_ns < 0 else "load"
@@ -376,7 +381,7 @@ async def pull(fake: FakeOllama, request: Request, response: Response) -> None:
     record = find_model(fake.registry, name)
     if body.get("stream") is False:
         if record is None:
-            await send_json(response, 500, {"error": PULL_MISSING})
+            await send_json(response, 500, {"error": PULL_MISSING}, bare=True)
             return
         fake.install(record)
         await send_json(response, 200, {"status": "success"})

@@ -326,29 +326,24 @@ async def _stream_old(
     finish: str,
     include_usage: bool,
 ) -> None:
-    """0.11-0.32.5: role on every chunk, ``created`` per chunk, finish on the last chunk,
-    usage frame = copy of the last chunk with ``choices: []``."""
-    created = int(time.time())
-    steps = reply.steps or [Step("content", "")]
+    """0.11-0.32.5: role on every chunk, ``created`` per chunk; the finish comes in a chunk
+    of its own with empty content (the runner's done response, as the real 0.24.0 sends
+    it); the usage frame is a copy of that chunk with ``choices: []``."""
+    steps = reply.steps
     cut = len(steps) if fake.fail_after is None else min(fake.fail_after, len(steps))
     await response.start_stream(200, SSE)
     for i, step in enumerate(steps[:cut]):
         if i:
             await fake.token_pause(response)
-        last = i == len(steps) - 1 and fake.fail_after is None
-        chunk = _chunk(
-            cid,
-            created + i,
-            job.model,
-            {"role": "assistant", **_delta(step)},
-            finish if last else None,
-        )
-        data = _frame(chunk)
-        if last:
-            if include_usage:
-                chunk["choices"], chunk["usage"] = [], _usage(reply)
-                data += _frame(chunk)
-            data += b"data: [DONE]\n\n"
-        await response.write_chunk(data)
+        delta = {"role": "assistant", **_delta(step)}
+        await response.write_chunk(_frame(_chunk(cid, int(time.time()), job.model, delta)))
     if fake.fail_after is not None:
         await _fail(response)
+        return
+    await fake.token_pause(response)
+    chunk = _chunk(cid, int(time.time()), job.model, {"role": "assistant", "content": ""}, finish)
+    data = _frame(chunk)
+    if include_usage:
+        chunk["choices"], chunk["usage"] = [], _usage(reply)
+        data += _frame(chunk)
+    await response.write_chunk(data + b"data: [DONE]\n\n")
