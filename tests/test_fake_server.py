@@ -201,14 +201,18 @@ def test_sse_old_shape(server: HTTPServer, ollama: FakeOllama) -> None:
     ]
 
 
-def test_native_ndjson_and_go_escaping(server: HTTPServer, ollama: FakeOllama) -> None:
+def test_native_ndjson(server: HTTPServer, ollama: FakeOllama) -> None:
     msgs = [{"role": "user", "content": "say: <b>&</b> ünï 😀"}]
     raw = post_raw(server, "/api/chat", {"model": "llama3.2", "messages": msgs, "keep_alive": "1m"})
     head, _ = raw.split(b"\r\n\r\n", 1)
     assert b"Content-Type: application/x-ndjson" in head and b"chunked" in head
     text = b"".join(chunks_of(raw))
-    assert b"\\u003cb\\u003e\\u0026\\u003c/b\\u003e " in text
-    assert "ünï ".encode() in text and "😀".encode() in text and b"\\u00fc" not in text
+    assert (
+        b'"<b>&</b> "' in text
+        and "ünï ".encode() in text
+        and "😀".encode() in text
+        and b"\\u00fc" not in text
+    )
     lines = [json.loads(line) for line in text.splitlines()]
     assert "".join(line["message"]["content"] for line in lines) == "<b>&</b> ünï 😀"
     assert [line["done"] for line in lines] == [False, False, False, True]
@@ -390,7 +394,7 @@ def test_raw_segments_deliver_exact_bytes(server: HTTPServer) -> None:
     server.add_fault("/sse", faults.sse([{"a": "<"}, b"data: [DONE]\n\n"], segment=3))
     status, resp, text = call(server, "GET", "/v1/sse")
     assert (status, resp.getheader("Transfer-Encoding")) == (200, "chunked")
-    assert text == b'data: {"a":"\\u003c"}\n\ndata: [DONE]\n\n'
+    assert text == b'data: {"a":"<"}\n\ndata: [DONE]\n\n'
 
 
 def test_stalls_end_when_client_leaves(server: HTTPServer) -> None:
@@ -438,7 +442,7 @@ def test_chunked_request_body_and_close(server: HTTPServer, ollama: FakeOllama) 
     assert raw.startswith(b"HTTP/1.1 200 OK\r\n") and b"Connection: close" in raw
     show = json.loads(raw.split(b"\r\n\r\n", 1)[1])
     assert show["model_info"]["llama.context_length"] == 131072
-    assert "\\u003c|eot_id|\\u003e" in raw.decode()
+    assert "<|eot_id|>" in raw.decode()
 
 
 def test_stop_with_open_stall_leaks_nothing() -> None:

@@ -1,4 +1,4 @@
-"""Encode and decode the way Ollama's Go server does (encoding/json, time, durations)."""
+"""What the fake needs of Go's formats: compact JSON, times, durations, decode errors."""
 
 from __future__ import annotations
 
@@ -23,40 +23,15 @@ __all__ = [
 
 MAX_DURATION = (1 << 63) - 1  # time.Duration(math.MaxInt64), what Ollama uses for "forever"
 
-_ESCAPES = {
-    "<": "\\u003c",
-    ">": "\\u003e",
-    "&": "\\u0026",
-    "\u2028": "\\u2028",
-    "\u2029": "\\u2029",
-}
-_ESCAPE_RE = re.compile("[<>&\u2028\u2029]")
-
-
-def _normalize(obj: Any) -> Any:
-    """Go prints integral float64 values without a fraction (1.0 -> 1)."""
-    if isinstance(obj, float) and obj.is_integer() and abs(obj) < 1e21:
-        return int(obj)
-    if isinstance(obj, dict):
-        return {k: _normalize(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_normalize(v) for v in obj]
-    return obj
-
 
 def go_json(obj: Any, *, sort_keys: bool = False) -> str:
-    """Like Go's json.Marshal: compact, UTF-8 kept, ``< > &`` U+2028/9 escaped.
+    """Compact JSON with UTF-8 kept, as Go's json.Marshal writes it.
 
+    Go also escapes ``< > &`` and U+2028/9 as ``\\u003c``...; a JSON decoder
+    undoes that, so the fake does not (the real-server tests cover it).
     ``sort_keys`` mimics marshalling a Go ``map`` (keys sorted).
     """
-    text = json.dumps(
-        _normalize(obj),
-        ensure_ascii=False,
-        separators=(",", ":"),
-        sort_keys=sort_keys,
-        allow_nan=False,
-    )
-    return _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group()], text)
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
 
 
 def go_dumps(obj: Any, *, newline: bool = False) -> bytes:
