@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
@@ -73,7 +74,7 @@ def real_ollama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     except ollama.OllamaUnavailable as exc:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true, so the real-Ollama tests may not skip: {exc}")
-        pytest.skip(str(exc))
+        pytest.skip(f"{_NO_OLLAMA}{exc}")
     server = ollama.start(log_path=tmp_path_factory.mktemp("ollama") / "ollama-serve.log")
     try:
         yield server
@@ -81,12 +82,17 @@ def real_ollama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         server.stop()
 
 
+_NO_OLLAMA = "real-Ollama tests: "
+_HERE = (__file__, inspect.getsourcelines(real_ollama)[1])
 _SERVER_LOGS = {"llama": "llama-server", "real_ollama": "ollama serve", "ollama_target": "server"}
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
+    longrepr = report.longrepr
+    if report.skipped and isinstance(longrepr, tuple) and _NO_OLLAMA in longrepr[2]:
+        report.longrepr = (*_HERE, longrepr[2])  # one summary line for all of them, not one each
     if report.failed:
         for name, label in _SERVER_LOGS.items():
             server = getattr(item, "funcargs", {}).get(name)
