@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import os
 import platform
 import statistics
@@ -34,6 +35,13 @@ class Stat:
 
     def as_dict(self) -> dict[str, float]:
         return {"median": self.median, "min": self.low, "max": self.high, "n": self.n}
+
+
+def rate(stat: dict[str, float]) -> str:
+    """A tokens/s ``Stat.as_dict()`` as "median (min–max)"."""
+    if math.isnan(stat["median"]):
+        return "n/a"
+    return f"{stat['median']:.1f} ({stat['min']:.1f}–{stat['max']:.1f})"
 
 
 class ServerProcess:

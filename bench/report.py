@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
+
+from bench import ollama_backend
+from bench.common import rate as _rate
 
 RESULTS_DIR = Path("bench") / "results"  # relative to the report's folder
 
@@ -127,6 +129,13 @@ def targets(res: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
                 scaling <= 2.5,
             )
         )
+    for route in ("native", "v1"):
+        target = f"real Ollama ({route}) tokens/s ≥ 0.98× plain loop"
+        measured = res.get("ollama", {}).get("routes", {}).get(route)
+        if measured:
+            rows.append((target, f"{measured['ratio']:.3f}×", measured["ratio"] >= 0.98))
+        else:
+            rows.append((target, "skipped", None))
     reuse = res.get("reuse")
     if reuse:
         shown = ", ".join(f"{k}: {v}" for k, v in reuse.items() if k != "met")
@@ -373,6 +382,7 @@ def markdown(res: dict[str, Any], images: list[str]) -> str:
 
     lines += worst.markdown(res.get("worst", {}))
     lines += inference.markdown(res.get("inference", {}))
+    lines += ollama_backend.markdown(res.get("ollama", {}))
     lines += ["## gpt4free", "", res.get("g4f", "not run"), ""]
     lines += [
         "## Method notes",
@@ -394,9 +404,3 @@ def markdown(res: dict[str, Any], images: list[str]) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def _rate(stat: dict[str, float]) -> str:
-    if math.isnan(stat["median"]):
-        return "n/a"
-    return f"{stat['median']:.1f} ({stat['min']:.1f}–{stat['max']:.1f})"

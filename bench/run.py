@@ -21,7 +21,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import backend, concurrency, g4f_client, imports, inference, report, streams, worst
+from bench import (
+    backend,
+    concurrency,
+    g4f_client,
+    imports,
+    inference,
+    ollama_backend,
+    report,
+    streams,
+    worst,
+)
 from bench.clients import Client
 from bench.common import REPO, ServerProcess, machine_info
 from bench.sdk_clients import ALL_CLIENTS
@@ -46,6 +56,8 @@ class Config:
     worst_rounds: int = 5
     embed_texts: int = 10_000
     inference_rounds: int = 7
+    ollama_tokens: int = 256
+    ollama_rounds: int = 8
     command: str = "bash scripts/bench.sh"
     smoke_command: str = "bash scripts/bench.sh --smoke"
 
@@ -66,6 +78,8 @@ SMOKE = Config(
     worst_rounds=1,
     embed_texts=300,
     inference_rounds=1,
+    ollama_tokens=16,
+    ollama_rounds=1,
 )
 
 
@@ -110,7 +124,7 @@ def _load() -> str:
         return "unknown"
 
 
-SECTIONS = ("concurrency", "streams", "imports", "backend", "worst", "inference")
+SECTIONS = ("concurrency", "streams", "imports", "backend", "worst", "inference", "ollama")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="folder for BENCHMARKS.md and bench/results/")
     parser.add_argument("--no-g4f", action="store_true", help="leave gpt4free out")
     parser.add_argument("--no-backend", action="store_true", help="leave llama.cpp out")
+    parser.add_argument("--no-ollama", action="store_true", help="leave the real Ollama out")
     parser.add_argument("--chunks", type=int, help="chunks per stream in the per-chunk part")
     parser.add_argument("--rounds", type=int, help="rounds of the per-chunk part")
     parser.add_argument(
@@ -225,6 +240,23 @@ def main(argv: list[str] | None = None) -> int:
             )
             if "skipped" in res["backend"]:
                 print(f"  backend skipped: {res['backend']['skipped']}")
+    if "ollama" in wanted:
+        if args.no_ollama:
+            res["ollama"] = {"skipped": "left out (--no-ollama)"}
+        else:
+            run_section(
+                "ollama",
+                lambda: res.update(
+                    ollama=ollama_backend.run(
+                        cfg.ollama_tokens,
+                        cfg.ollama_rounds,
+                        allow_provision=not args.smoke,
+                        timeout=60.0 if args.smoke else 1200.0,
+                    )
+                ),
+            )
+            if "skipped" in res["ollama"]:
+                print(f"  ollama skipped: {res['ollama']['skipped']}")
     save()
     images = report.plot(res, out)
     (out / "BENCHMARKS.md").write_text(report.markdown(res, images), "utf-8")
