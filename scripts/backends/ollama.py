@@ -62,6 +62,8 @@ _MODULE = "github.com/ollama/ollama"
 _HEADERS_SDIST = "llama-cpp-python==0.3.16"
 _HEADERS_SHA256 = "34ed0f9bd9431af045bb63d9324ae620ad0536653740e9bb163a2e1fcb973be6"
 _HEADER_DIRS = ("nlohmann", "miniaudio", "stb")
+_GO_NEEDED = (1, 26)  # ollama v0.24.0's go.mod; GOTOOLCHAIN=local: no toolchain download
+_HOME_PREFIX = "ollama-provider-ollama-"
 _ENABLE = "install Go >= 1.26 and a C compiler, then: python -m scripts.backends provision (~3 min)"
 
 
@@ -90,6 +92,10 @@ def ensure_built() -> pathlib.Path:
     go = find_go()
     if go is None:
         raise OllamaUnavailable(f"Ollama v{VERSION} is not built and Go is missing: {_ENABLE}")
+    found = _go_version(go)
+    if found < _GO_NEEDED:
+        have = ".".join(map(str, found)) or "unknown"
+        raise OllamaUnavailable(f"Ollama v{VERSION} is not built and {go} is Go {have}: {_ENABLE}")
     with locked(f"ollama-v{VERSION}") as cache:
         if os.access(final, os.X_OK):
             return final  # another process built it while this one waited
@@ -100,11 +106,24 @@ def ensure_built() -> pathlib.Path:
         try:
             took = _go_install(go, headers, work, cache / f"ollama-v{VERSION}-build.log")
             work.chmod(0o755)  # mkdtemp made it private
+            shutil.rmtree(final.parent, ignore_errors=True)  # a folder without a binary
             os.rename(work, final.parent)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         say(f"built Ollama v{VERSION} in {took:.0f} s: {final}")
         return final
+
+
+def _go_version(go: str) -> tuple[int, ...]:
+    """(1, 26, 8) for go1.26.8; () when it cannot be told."""
+    try:
+        out = subprocess.run(
+            [go, "env", "GOVERSION"], capture_output=True, text=True, timeout=30, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    digits = out.strip().removeprefix("go").split("-")[0].split(".")
+    return tuple(int(d) for d in digits if d.isdigit())
 
 
 def _go_install(go: str, headers: pathlib.Path, bindir: pathlib.Path, log: pathlib.Path) -> float:
@@ -219,7 +238,9 @@ def start(
     """
     binary = ensure_built()
     model = fetch_model()
-    home = pathlib.Path(tempfile.mkdtemp(prefix="ollama-provider-ollama-"))
+    home = pathlib.Path(tempfile.mkdtemp(prefix=_HOME_PREFIX))
+    (home / "owner.pid").write_text(str(os.getpid()))
+    _remove_stale_homes(home.parent)
     log_path = log_path or home / "ollama.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -245,6 +266,17 @@ def start(
     took = time.monotonic() - began
     say(f"Ollama v{VERSION} at {server.url} with {MODEL_ALIAS}, ready in {took:.1f} s")
     return server
+
+
+def _remove_stale_homes(parent: pathlib.Path) -> None:
+    """Temporary HOMEs of runs that were killed (so no atexit ran): their owner is gone."""
+    for home in parent.glob(_HOME_PREFIX + "*"):
+        try:
+            os.kill(int((home / "owner.pid").read_text()), 0)
+        except ProcessLookupError:
+            shutil.rmtree(home, ignore_errors=True)
+        except (OSError, ValueError):
+            continue  # no readable owner (yet): leave it
 
 
 def _import_model(url: str, model: pathlib.Path, timeout: float) -> None:
