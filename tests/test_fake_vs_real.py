@@ -217,6 +217,31 @@ WIRE = {
     "chat-bad-json": ("POST", "/api/chat", b"{bad"),
     "chat-bad-keep-alive": ("POST", "/api/chat", {**CHAT_BODY, "keep_alive": "soon"}),
     "chat-bad-format": ("POST", "/api/chat", {**CHAT_BODY, "format": "xml"}),
+    "chat-messages-string": ("POST", "/api/chat", {**CHAT_BODY, "messages": "x"}),
+    "chat-options-list": ("POST", "/api/chat", {**CHAT_BODY, "options": []}),
+    "chat-stop-string": ("POST", "/api/chat", {**CHAT_BODY, "options": {"stop": "x"}}),
+    "chat-num-predict-string": (
+        "POST",
+        "/api/chat",
+        {**CHAT_BODY, "options": {"num_predict": "x"}},
+    ),
+    "chat-keep-alive-bool": ("POST", "/api/chat", {**CHAT_BODY, "keep_alive": True}),
+    "chat-think-unknown": ("POST", "/api/chat", {**CHAT_BODY, "think": "x"}),
+    "chat-think-level": ("POST", "/api/chat", {**CHAT_BODY, "think": "high"}),
+    "chat-think-false": ("POST", "/api/chat", {**CHAT_BODY, "think": False, "stream": False}),
+    "chat-tools": (
+        "POST",
+        "/api/chat",
+        {**CHAT_BODY, "tools": [{"type": "function", "function": {"name": "f"}}]},
+    ),
+    "chat-image": (
+        "POST",
+        "/api/chat",
+        {**CHAT_BODY, "messages": [{**ASK[0], "images": ["aGVsbG8="]}], "stream": False},
+    ),
+    "chat-array": ("POST", "/api/chat", b"[1]"),
+    "chat-null": ("POST", "/api/chat", b"null"),
+    "chat-no-messages": ("POST", "/api/chat", {"model": MODEL, "messages": []}),
     "chat-stream": ("POST", "/api/chat", CHAT_BODY),
     "chat-whole": ("POST", "/api/chat", {**CHAT_BODY, "stream": False}),
     "load": ("POST", "/api/generate", {"model": MODEL}),
@@ -233,12 +258,36 @@ WIRE = {
     "v1-empty": ("POST", "/v1/chat/completions", b""),
     "v1-bad-json": ("POST", "/v1/chat/completions", b"{bad"),
     "v1-no-messages": ("POST", "/v1/chat/completions", {"model": MODEL, "messages": []}),
+    "v1-tools": (
+        "POST",
+        "/v1/chat/completions",
+        {**V1_BODY, "tools": [{"type": "function", "function": {"name": "f"}}]},
+    ),
+    "v1-max-tokens-string": ("POST", "/v1/chat/completions", {**V1_BODY, "max_tokens": "x"}),
+    "v1-reasoning-unknown": (
+        "POST",
+        "/v1/chat/completions",
+        {**V1_BODY, "reasoning_effort": "x"},
+    ),
+    "v1-content-number": (
+        "POST",
+        "/v1/chat/completions",
+        {**V1_BODY, "messages": [{"role": "user", "content": 5}]},
+    ),
+    "generate-missing": ("POST", "/api/generate", {"model": "nosuch", "prompt": "hi"}),
+    "delete-missing": ("DELETE", "/api/delete", {"model": "nosuch"}),
+    "pull-no-name": ("POST", "/api/pull", {"model": ""}),
     "pull-refused-whole": (
         "POST",
         "/api/pull",
         {"model": "127.0.0.1:9/library/tiny", "insecure": True, "stream": False},
     ),
 }
+
+
+# The real server says why it could not reach the registry; the fake, which reaches
+# nothing, says the manifest does not exist. Both begin with the same words.
+UNREACHABLE = {"pull-refused-whole": "pull model manifest: "}
 
 
 def exchange(port: int, method: str, path: str, body: Any) -> tuple[int, dict[str, str], bytes]:
@@ -294,7 +343,17 @@ def observed(port: int, name: str) -> dict[str, Any]:
         "allow": headers.get("allow"),
         "json-newline": data.endswith(b"}\n"),
         "frames": frames(headers.get("content-type", ""), data),
+        "error": error_text(data),
     }
+
+
+def error_text(data: bytes) -> str | None:
+    """The server's own words for an error, native (``error``) or /v1 (``error.message``)."""
+    try:
+        error = json.loads(data.splitlines()[-1]).get("error") if data.strip() else None
+    except (ValueError, AttributeError):
+        return None
+    return error.get("message") if isinstance(error, dict) else error
 
 
 def test_same_wire_shapes(real_ollama: Any) -> None:
@@ -306,6 +365,10 @@ def test_same_wire_shapes(real_ollama: Any) -> None:
         differences = {}
         for name in WIRE:
             real, faked = observed(real_port, name), observed(fake.server.port, name)
+            if name in UNREACHABLE:  # only the real server tried to connect: compare the start
+                cause = UNREACHABLE[name]
+                assert real["error"].startswith(cause) and faked["error"].startswith(cause)
+                real["error"] = faked["error"] = cause
             if real != faked:
                 differences[name] = {"real": real, "fake": faked}
     assert not differences, json.dumps(differences, indent=1)

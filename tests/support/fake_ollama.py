@@ -93,6 +93,7 @@ class FakeOllama:
     # details.context_length/embedding_length + capabilities in /api/tags, /api/ps, /api/show:
     # not in the real 0.24.0; in 0.30.0's source (0.25-0.29 are not on the module proxy)
     TAGS_EXTENDED_SINCE = (0, 30, 0)
+    THINK_MAX_SINCE = (0, 24, 0)  # think/reasoning level "max": not in 0.20.0, in 0.24.0
 
     def __init__(
         self,

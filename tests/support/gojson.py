@@ -173,13 +173,37 @@ def go_decode_error(
             pos += 1
         if pos >= len(doc):
             return None, "unexpected EOF"
-        return None, f"invalid character '{doc[pos]}' looking for beginning of value"
+        return None, f"invalid character '{doc[pos]}' {_go_expecting(exc.msg, doc[:pos])}"
     if not isinstance(value, dict):
         kind = "null" if value is None else _GO_KIND.get(type(value), "value")
         if value is None:
             return {}, None  # Go decodes null into a zero struct
         return None, f"json: cannot unmarshal {kind} into Go value of type {go_type}"
     return value, None
+
+
+def _go_expecting(python_msg: str, before: str) -> str:
+    """The end of encoding/json's SyntaxError text for what Python's decoder expected."""
+    if python_msg.startswith("Expecting property name"):
+        return "looking for beginning of object key string"
+    if python_msg.startswith("Expecting ':'"):
+        return "after object key"
+    if python_msg.startswith("Expecting ','"):
+        depth: list[str] = []
+        in_string = escaped = False
+        for char in before:  # the innermost open bracket decides
+            if escaped:
+                escaped = False
+            elif in_string:
+                escaped, in_string = char == "\\", char != '"'
+            elif char == '"':
+                in_string = True
+            elif char in "[{":
+                depth.append(char)
+            elif char in "]}" and depth:
+                depth.pop()
+        return "after array element" if depth[-1:] == ["["] else "after object key:value pair"
+    return "looking for beginning of value"
 
 
 def go_map(obj: Any) -> Any:

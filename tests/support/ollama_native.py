@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BadRequest", "Job", "admit", "chat", "decode_image", "generate", "pull"]
 
-THINK_LEVELS = ("high", "medium", "low")
+THINK_LEVELS = ("high", "medium", "low")  # and "max" since THINK_MAX_SINCE
 
 
 class BadRequest(Exception):
@@ -54,12 +54,15 @@ def decode_image(data: Any, struct: str) -> bytes:
         raise BadRequest(f"illegal base64 data at input byte {pos}") from None
 
 
-def think_flag(record: ModelRecord, value: Any, model: str) -> bool:
+def think_levels(fake: FakeOllama) -> tuple[str, ...]:
+    return (*THINK_LEVELS, "max") if fake.at_least(fake.THINK_MAX_SINCE) else THINK_LEVELS
+
+
+def think_flag(record: ModelRecord, value: Any, model: str, levels: tuple[str, ...]) -> bool:
     """Resolve ``think`` (bool or level); a thinking model thinks unless told not to."""
-    if value is not None and not isinstance(value, bool) and value not in THINK_LEVELS:
-        raise BadRequest(
-            f'invalid think value: "{value}" (must be "high", "medium", "low", true, or false)'
-        )
+    if value is not None and not isinstance(value, bool) and value not in levels:
+        named = "".join(f'"{level}", ' for level in levels)
+        raise BadRequest(f'invalid think value: "{value}" (must be {named}true, or false)')
     wants = value is not None and value is not False
     if not record.has("thinking"):
         if wants:
@@ -89,7 +92,7 @@ async def admit(
     if empty and keep_alive == 0:
         fake.unload(record)
         return Job(record, name, t0, -1)
-    think = think_flag(record, body.get("think"), name)
+    think = think_flag(record, body.get("think"), name, think_levels(fake))
     if tools and not record.has("tools"):
         raise BadRequest(f"registry.ollama.ai/library/{record.name} does not support tools")
     was_loaded = any(m.record is record for m in fake.running())
@@ -126,7 +129,8 @@ def native_calls(calls: list[ToolCall]) -> list[dict[str, Any]]:
 
 
 def _options(body: dict[str, Any], struct: str) -> tuple[int | None, list[str], int | None]:
-    opts = body.get("options") or {}
+    opts = body.get("options")
+    opts = {} if opts is None else opts
     if not isinstance(opts, dict):
         raise BadRequest(type_error(struct, "options", "map[string]interface {}", opts))
     limit, ctx, stop = opts.get("num_predict"), opts.get("num_ctx"), opts.get("stop") or []
@@ -134,7 +138,7 @@ def _options(body: dict[str, Any], struct: str) -> tuple[int | None, list[str], 
         if val is not None and (isinstance(val, bool) or not isinstance(val, int | float)):
             raise BadRequest(f'option "{key}" must be of type integer', 500)
     if isinstance(stop, str) or not all(isinstance(s, str) for s in stop):
-        raise BadRequest('option "stop" must be of an array of strings', 500)
+        raise BadRequest('option "stop" must be of type array', 500)
     return (None if limit is None else int(limit)), list(stop), (None if ctx is None else int(ctx))
 
 

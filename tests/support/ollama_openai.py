@@ -13,7 +13,7 @@ from .httpserver import Request, Response
 from .ollama_brain import Message, Reply, Step, ToolCall, Turn, answer
 from .ollama_http import JSON_ENCODER, JSON_GIN, SSE, type_error
 from .ollama_models import ModelRecord
-from .ollama_native import BadRequest, Job, admit, tool_names
+from .ollama_native import BadRequest, Job, admit, think_levels, tool_names
 
 if TYPE_CHECKING:
     from .fake_ollama import FakeOllama
@@ -25,7 +25,6 @@ IMAGE_PREFIXES = (
     "data:;base64,",
     *(f"data:image/{t};base64," for t in ("jpeg", "jpg", "png", "webp")),
 )
-EFFORTS = ("high", "medium", "low", "none")
 _GO_TYPES = {float: "float64", int: "float64", bool: "bool", dict: "map[string]interface {}"}
 
 
@@ -117,7 +116,7 @@ def _messages(raw: list[Any]) -> list[Message]:
     return out
 
 
-def _think(body: dict[str, Any]) -> Any:
+def _think(fake: FakeOllama, body: dict[str, Any]) -> Any:
     """reasoning.effort wins over reasoning_effort; "none" means think=false."""
     reasoning = body.get("reasoning")
     effort = (
@@ -125,10 +124,10 @@ def _think(body: dict[str, Any]) -> Any:
     )
     if not effort:
         return None
-    if effort not in EFFORTS:
-        raise BadRequest(
-            f'invalid reasoning value: \'{effort}\' (must be "high", "medium", "low", or "none")'
-        )
+    levels = (*think_levels(fake), "none")
+    if effort not in levels:
+        named = ", ".join(f'"{level}"' for level in levels[:-1])
+        raise BadRequest(f"invalid reasoning value: '{effort}' (must be {named}, or \"none\")")
     return False if effort == "none" else effort
 
 
@@ -215,7 +214,7 @@ async def chat(fake: FakeOllama, request: Request, response: Response) -> None:
         if body is None:
             raise BadRequest(error or "EOF")
         turn, stream, include_usage = _parse(body)
-        think = _think(body)
+        think = _think(fake, body)
     except BadRequest as exc:
         await send_error(fake, response, exc.status, str(exc), middleware=True)
         return
