@@ -137,6 +137,23 @@ def test_a_chat_ends_with_finish_and_usage(
 
 
 @ROUTES
+def test_stop_sequence_ends_the_text_early(ollama_target: Target, native: bool) -> None:
+    free = text_of(chat(ollama_target, native, max_tokens=20))
+    words = free.split()
+    assert len(words) >= 4, free
+    stop = " " + words[3]
+    items = chat(ollama_target, native, max_tokens=20, stop=[stop])
+    assert text_of(items) == free[: free.index(stop)]
+    assert FinishReason("stop") in items
+
+
+@ROUTES
+def test_empty_model_means_the_installed_one(ollama_target: Target, native: bool) -> None:
+    items = chat(ollama_target, native, model="", max_tokens=3)
+    assert text_of(items) and items[-2] == FinishReason("length")
+
+
+@ROUTES
 def test_missing_model(ollama_target: Target, native: bool) -> None:
     with pytest.raises(ModelNotFoundError) as info:
         chat(ollama_target, native, model="nosuch:1b", max_tokens=3)
