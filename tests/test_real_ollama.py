@@ -12,7 +12,6 @@ import asyncio
 import json
 import socket
 import time
-import urllib.request
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -56,14 +55,6 @@ def text_of(items: list[Any]) -> str:
 def usage_of(items: list[Any]) -> Usage:
     (usage,) = (i for i in items if isinstance(i, Usage))
     return usage
-
-
-def post_json(url: str, body: object) -> int:
-    request = urllib.request.Request(  # noqa: S310 - loopback only
-        url, json.dumps(body).encode(), {"Content-Type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310
-        return int(reply.status)
 
 
 # -- models -----------------------------------------------------------------------------
@@ -185,19 +176,6 @@ def test_load_ps_unload(real_ollama: Any) -> None:
     assert running.expires_at - datetime.now(timezone.utc) <= timedelta(minutes=3)
     Ollama.unload_sync(MODEL, real_ollama.url)
     assert settled_ps(real_ollama.url) == []
-
-
-def test_delete_a_copy(real_ollama: Any) -> None:
-    copy = "smollm2-copy:135m"
-    # The library has no copy yet: ask the server directly.
-    assert post_json(real_ollama.url + "/api/copy", {"source": MODEL, "destination": copy}) == 200
-    assert set(Ollama.get_models(real_ollama.url, refresh=True)) == {MODEL, copy}
-    Ollama.delete_sync(copy, real_ollama.url)
-    assert Ollama.get_models(real_ollama.url, refresh=True) == [MODEL]
-    with pytest.raises(ModelNotFoundError) as info:
-        Ollama.delete_sync(copy, real_ollama.url)
-    assert info.value.model == copy and info.value.status == 404
-    assert text_of(chat(real_ollama, max_tokens=3))  # the original's blobs are intact
 
 
 def test_pull_without_a_registry_fails_cleanly(real_ollama: Any) -> None:
