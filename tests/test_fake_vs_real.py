@@ -35,6 +35,7 @@ from ollama_provider import (
 )
 from tests.conftest import run
 from tests.support.fake_ollama import FakeOllama
+from tests.support.ollama_manage import MODELS_DIR
 from tests.support.ollama_models import make_model
 
 MODEL = "smollm2:135m"
@@ -294,6 +295,19 @@ WIRE = {
     "generate-missing": ("POST", "/api/generate", {"model": "nosuch", "prompt": "hi"}),
     "delete-missing": ("DELETE", "/api/delete", {"model": "nosuch"}),
     "pull-no-name": ("POST", "/api/pull", {"model": ""}),
+    "embed": ("POST", "/api/embed", {"model": MODEL, "input": ["hi", "there"]}),
+    "embed-missing": ("POST", "/api/embed", {"model": "nosuch", "input": "hi"}),
+    "copy-missing": ("POST", "/api/copy", {"source": "nosuch", "destination": "other"}),
+    "copy-no-destination": ("POST", "/api/copy", {"source": MODEL, "destination": ""}),
+    "blob-head-missing": ("HEAD", "/api/blobs/sha256:" + "0" * 64, None),
+    "blob-wrong-digest": ("POST", "/api/blobs/sha256:" + "0" * 64, b"not these bytes"),
+    "create-missing-blob": (
+        "POST",
+        "/api/create",
+        {"model": "other", "files": {"a.gguf": "sha256:" + "0" * 64}},
+    ),
+    "create-nothing": ("POST", "/api/create", {"model": "other"}),
+    "push-missing": ("POST", "/api/push", {"model": "nosuch"}),
     "pull-refused-whole": (
         "POST",
         "/api/pull",
@@ -331,6 +345,8 @@ def shape(value: Any) -> Any:
 
 def frames(content_type: str, body: bytes) -> list[Any]:
     """The body as a client decodes it, repeated frame shapes collapsed into one."""
+    if not body:
+        return []
     if content_type.startswith("text/event-stream"):
         assert body.endswith(b"\n\n") and all(
             f.startswith(b"data: ") for f in body[:-2].split(b"\n\n")
@@ -376,12 +392,15 @@ def error_text(data: bytes) -> str | None:
 def test_same_wire_shapes(real_ollama: Any) -> None:
     """The fake answers every request with what the real server sends, frame by frame."""
     real_port = int(real_ollama.url.rsplit(":", 1)[1])
+    real_models = str(real_ollama.home / "models")
     Ollama.unload_sync(MODEL, real_ollama.url)  # both start with nothing loaded
     settled_ps(real_ollama.url)
     with FakeOllama(version="0.24.0", models=[smollm2_record()], seed=1) as fake:
         differences = {}
         for name in WIRE:
             real, faked = observed(real_port, name), observed(fake.server.port, name)
+            if real["error"]:  # files under the models folder: the real one is temporary
+                real["error"] = real["error"].replace(real_models, MODELS_DIR)
             if name in UNREACHABLE:  # only the real server tried to connect: compare the start
                 cause = UNREACHABLE[name]
                 assert real["error"].startswith(cause) and faked["error"].startswith(cause)

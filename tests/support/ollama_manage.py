@@ -2,19 +2,24 @@
 
 Shapes follow Ollama's wire format: ``/api/embed`` answers one vector per input;
 copy answers 200 with no body; create and push stream progress lines ending in
-``success``; blobs answer ``HEAD`` 200/404 and take uploads with 201.
+``success``; blobs answer ``HEAD`` 200/404 and take uploads with 201. Errors are
+worded and framed as the real 0.24.0 does (``tests/test_fake_vs_real.py``): any
+model embeds (no capability check), and a missing blob or a push of a missing
+model fails inside a 200 stream, naming a file under the models folder.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import math
 from typing import TYPE_CHECKING, Any
 
 from .gojson import go_dumps
 from .httpserver import Request, Response
 from .ollama_http import NDJSON, native_body, send_json
+from .ollama_models import normalize_name
 
 if TYPE_CHECKING:
     from .fake_ollama import FakeOllama
@@ -22,6 +27,12 @@ if TYPE_CHECKING:
 __all__ = ["blob", "copy_model", "create", "embed", "push"]
 
 DIMENSIONS = 8
+MODELS_DIR = "/root/.ollama/models"  # what the fake's Modelfiles name too
+
+
+def _quoted(text: str) -> str:
+    """Go's %q for plain text."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _vector(model: str, text: str, size: int) -> list[float]:
@@ -39,10 +50,8 @@ async def embed(fake: FakeOllama, request: Request, response: Response) -> None:
     name = str(body.get("model") or "")
     record = fake.find(name) if name else None
     if record is None:
-        await send_json(response, 404, {"error": fake.not_found_message(name)})
-        return
-    if not record.has("embedding"):
-        await send_json(response, 400, {"error": f'"{name}" does not support embeddings'})
+        message = f"model {_quoted(name)} not found, try pulling it first"
+        await send_json(response, 404, {"error": message})
         return
     raw = body.get("input", [])
     texts = [raw] if isinstance(raw, str) else list(raw)
@@ -67,10 +76,11 @@ async def copy_model(fake: FakeOllama, request: Request, response: Response) -> 
     source, destination = str(body.get("source") or ""), str(body.get("destination") or "")
     record = fake.find(source) if source else None
     if record is None:
-        await send_json(response, 404, {"error": fake.not_found_message(source)})
+        await send_json(response, 404, {"error": f"model {_quoted(source)} not found"})
         return
     if not destination:
-        await send_json(response, 400, {"error": "destination name is invalid"})
+        message = f"destination {_quoted(destination)} is invalid"
+        await send_json(response, 400, {"error": message})
         return
     twin = copy.deepcopy(record)
     twin.name = destination if ":" in destination else destination + ":latest"
@@ -105,9 +115,14 @@ async def create(fake: FakeOllama, request: Request, response: Response) -> None
         record.parent_model = parent.name
     else:
         missing = [d for d in files.values() if d not in fake.blobs]
-        if not files or missing:
-            error = f"blob {missing[0]} not found" if missing else "neither 'from' nor 'files'"
-            await _stream(fake, response, [{"error": error}])
+        if not files:
+            message = "neither 'from' or 'files' was specified"
+            await send_json(response, 400, {"error": message}, bare=True)
+            return
+        if missing:
+            path = f"{MODELS_DIR}/blobs/{str(missing[0]).replace(':', '-')}"
+            error = f"open {path}: no such file or directory"
+            await _stream(fake, response, [*lines, {"error": error}])
             return
         record = make_model(name, family="llama", parameter_size="134.52M")
     if isinstance(body.get("system"), str):
@@ -121,10 +136,15 @@ async def create(fake: FakeOllama, request: Request, response: Response) -> None
 
 async def blob(fake: FakeOllama, request: Request, response: Response, digest: str) -> None:
     if request.method == "HEAD":
-        await response.send(200 if digest in fake.blobs else 404, b"", None)
+        if digest in fake.blobs:
+            await response.send(200, b"", None)
+        else:  # the body of a GET, which HEAD leaves out
+            await send_json(response, 404, {"error": f"blob {digest} not found"})
         return
-    if "sha256:" + hashlib.sha256(request.body).hexdigest() != digest:
-        await send_json(response, 400, {"error": "digest mismatch"})
+    got = "sha256:" + hashlib.sha256(request.body).hexdigest()
+    if got != digest:
+        message = f"digest mismatch, expected {_quoted(digest)}, got {_quoted(got)}"
+        await send_json(response, 400, {"error": message})
         return
     fake.blobs.add(digest)
     await response.send(201, b"", None)
@@ -137,7 +157,14 @@ async def push(fake: FakeOllama, request: Request, response: Response) -> None:
     name = str(body.get("model") or body.get("name") or "")
     record = fake.find(name) if name else None
     if record is None:
-        await send_json(response, 404, {"error": fake.not_found_message(name)})
+        full = normalize_name(name)
+        if full.count("/") < 2:
+            full = "registry.ollama.ai/" + ("" if "/" in full else "library/") + full
+        path = f"{MODELS_DIR}/manifests/{full.replace(':', '/')}"
+        lines = [{"status": "retrieving manifest"}, {"status": "couldn't retrieve manifest"}]
+        await _stream(
+            fake, response, [*lines, {"error": f"open {path}: no such file or directory"}]
+        )
         return
     lines: list[dict[str, Any]] = [{"status": "retrieving manifest"}]
     for digest, total in record.layers():
