@@ -99,6 +99,11 @@ def test_stream_and_whole_answer_agree(real_ollama: Any, native: bool) -> None:
     usage = usage_of(streamed)
     assert usage.prompt_tokens > 0 and 0 < usage.completion_tokens <= 40
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    if native:  # the native API reports durations (seconds here); /v1 does not
+        assert usage.eval_duration is not None and usage.eval_duration > 0
+        assert usage.total_duration is not None and usage.total_duration >= usage.eval_duration
+    else:
+        assert usage.eval_duration is None and usage.total_duration is None
 
 
 @ROUTES
