@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from ._base import fetch_model, say
+from .litellm_proxy import ensure_venv
 
 
 def main(argv: list[str]) -> int:
@@ -12,6 +13,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m scripts.backends provision", file=sys.stderr)
         return 2
     say(f"model: {fetch_model()}")
+    say(f"LiteLLM proxy: {ensure_venv()}")
     return 0
 
 
