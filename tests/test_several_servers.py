@@ -73,6 +73,19 @@ def test_the_least_busy_server_gets_the_next_call(pair: tuple[FakeOllama, FakeOl
     assert (one.count(CHAT), two.count(CHAT)) == (2, 2)
 
 
+def test_calls_one_at_a_time_take_turns(pair: tuple[FakeOllama, FakeOllama]) -> None:
+    """Equal servers share calls made one after another: a tie in load goes round, not
+    always to the first (processes that each call one at a time would all load the first)."""
+    one, two = pair
+    for _ in range(6):
+        assert text(chat([one.url, two.url], "llama3.2")) == "hello there"
+    assert (one.count(CHAT), two.count(CHAT)) == (3, 3)
+    for _ in range(4):  # a model only the second has does not move the others' turn
+        chat([one.url, two.url], "gemma3:1b")
+        chat([one.url, two.url], "llama3.2")
+    assert (one.count(CHAT), two.count(CHAT)) == (5, 9)
+
+
 def test_a_refused_server_is_skipped_then_cooled_down(
     closed_port: int, fake_ollama: FakeOllama
 ) -> None:
