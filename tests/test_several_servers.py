@@ -97,6 +97,17 @@ def test_a_refused_server_is_skipped_then_cooled_down(
     assert state.failures == 1  # cooling down: not tried again
 
 
+def test_reset_forgets_the_pool(closed_port: int, fake_ollama: FakeOllama) -> None:
+    from ollama_provider import _state
+
+    dead = f"http://127.0.0.1:{closed_port}"
+    Ollama.get_models([dead, fake_ollama.url])
+    endpoint = Ollama._endpoints(dead, None, {})[0]
+    assert _pool.state_of(endpoint).failures == 1
+    _state.reset()
+    assert _pool.state_of(endpoint).failures == 0 and _pool.state_of(endpoint).skip_until == 0
+
+
 @pytest.mark.parametrize(
     "fault",
     [
