@@ -21,7 +21,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import backend, concurrency, g4f_client, imports, inference, report, streams, worst
+from bench import (
+    backend,
+    concurrency,
+    g4f_client,
+    imports,
+    inference,
+    report,
+    servers,
+    streams,
+    worst,
+)
 from bench.clients import Client
 from bench.common import REPO, ServerProcess, machine_info
 from bench.sdk_clients import ALL_CLIENTS
@@ -46,6 +56,14 @@ class Config:
     worst_rounds: int = 5
     embed_texts: int = 10_000
     inference_rounds: int = 7
+    servers_tokens: int = 50
+    servers_pace_us: int = 5000
+    servers_slots: int = 2
+    servers_workers: int = 6
+    servers_calls: int = 36
+    servers_rounds: int = 7
+    servers_dead_calls: int = 200
+    servers_spread_calls: int = 1000
     command: str = "bash scripts/bench.sh"
     smoke_command: str = "bash scripts/bench.sh --smoke"
 
@@ -66,6 +84,12 @@ SMOKE = Config(
     worst_rounds=1,
     embed_texts=300,
     inference_rounds=1,
+    servers_tokens=8,
+    servers_pace_us=1000,
+    servers_calls=12,
+    servers_rounds=1,
+    servers_dead_calls=20,
+    servers_spread_calls=60,
 )
 
 
@@ -110,7 +134,7 @@ def _load() -> str:
         return "unknown"
 
 
-SECTIONS = ("concurrency", "streams", "imports", "backend", "worst", "inference")
+SECTIONS = ("concurrency", "streams", "imports", "backend", "worst", "inference", "servers")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -203,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     if "imports" in wanted:
         g4f_python = str(g4f_client.venv_python()) if use_g4f else None
         run_section("imports", lambda: res.update(imports=imports.run(cfg.import_runs, g4f_python)))
+    if "servers" in wanted:
+        sizes = asdict(cfg).items()
+        several = {k.removeprefix("servers_"): v for k, v in sizes if k.startswith("servers_")}
+        run_section("servers", lambda: res.update(servers=servers.run(**several)))
     if "worst" in wanted:
         run_section(
             "worst", lambda: res.update(worst=worst.run(cfg.worst_fragments, cfg.worst_rounds))
