@@ -159,9 +159,12 @@ def config_text(backends: Sequence[str], model: str = MODEL_ALIAS) -> str:
     lines += [
         "router_settings:",
         '  routing_strategy: "simple-shuffle"',
-        "  num_retries: 2",  # a refused backend: the call goes to another one
-        "  allowed_fails: 1",
-        "  cooldown_time: 30",
+        # Retries are immediate and pick a backend at random again; the failed one is
+        # set aside (cooled down) by a callback that may land after the next pick, so a
+        # few retries make sure a call is not sent to a dead backend every time.
+        "  num_retries: 5",
+        "  allowed_fails: 0",  # set a backend aside at its first failure
+        "  cooldown_time: 60",
         "litellm_settings:",
         "  request_timeout: 120",
         "",
