@@ -47,11 +47,11 @@ def rate(stat: dict[str, float]) -> str:
 class ServerProcess:
     """``python -m bench.server`` in its own process; ``stats()`` reads its counters."""
 
-    def __init__(self, python: str = sys.executable) -> None:
+    def __init__(self, python: str = sys.executable, args: tuple[str, ...] = ()) -> None:
         self._stats_conn: http.client.HTTPConnection | None = None
         self._own_connections = 0
         self.proc = subprocess.Popen(
-            [python, "-m", "bench.server"],
+            [python, "-m", "bench.server", *args],
             cwd=REPO,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

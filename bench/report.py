@@ -120,6 +120,32 @@ def targets(res: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
                 gen["ratio"] <= 1.05,
             )
         )
+    several = res.get("servers")
+    if several:
+        ratio = several["throughput"]["ratio"]
+        rows.append(
+            ("3 servers as a list: tokens/s ≥ 2.7× one server's", f"{ratio:.2f}×", ratio >= 2.7)
+        )
+        extra = several["dead"]["extra_ms"]
+        rows.append(
+            (
+                "1 of 3 servers refusing connections: extra latency per call < 5 ms",
+                f"{extra:.3f} ms",
+                extra < 5.0,
+            )
+        )
+        spread = several["spread"]
+        worst_share = max(row["worst_deviation"] for row in spread.values())
+        shares = "; ".join(
+            f"{name}: {' / '.join(map(str, row['shares']))}" for name, row in spread.items()
+        )
+        rows.append(
+            (
+                f"{several['spread_calls']:,} calls to 3 equal servers: each within ±10 % of even",
+                f"{shares} (worst {worst_share:.1%})",
+                worst_share <= 0.10,
+            )
+        )
     scaling = res.get("worst", {}).get("scaling")
     if scaling is not None:
         rows.append(
@@ -378,11 +404,12 @@ def markdown(res: dict[str, Any], images: list[str]) -> str:
                 " and noisy.",
                 "",
             ]
-    from bench import inference, worst
+    from bench import inference, servers, worst
 
     lines += worst.markdown(res.get("worst", {}))
     lines += inference.markdown(res.get("inference", {}))
     lines += ollama_backend.markdown(res.get("ollama", {}))
+    lines += servers.markdown(res.get("servers", {}))
     lines += ["## gpt4free", "", res.get("g4f", "not run"), ""]
     lines += [
         "## Method notes",

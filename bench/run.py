@@ -29,6 +29,7 @@ from bench import (
     inference,
     ollama_backend,
     report,
+    servers,
     streams,
     worst,
 )
@@ -58,6 +59,14 @@ class Config:
     inference_rounds: int = 7
     ollama_tokens: int = 128  # Ollama has no ignore_eos: a long-story prompt, cut here
     ollama_rounds: int = 6
+    servers_tokens: int = 50
+    servers_pace_us: int = 5000
+    servers_slots: int = 2
+    servers_workers: int = 6
+    servers_calls: int = 36
+    servers_rounds: int = 7
+    servers_dead_calls: int = 200
+    servers_spread_calls: int = 1000
     command: str = "bash scripts/bench.sh"
     smoke_command: str = "bash scripts/bench.sh --smoke"
 
@@ -80,6 +89,12 @@ SMOKE = Config(
     inference_rounds=1,
     ollama_tokens=16,
     ollama_rounds=1,
+    servers_tokens=20,
+    servers_pace_us=2000,
+    servers_calls=12,
+    servers_rounds=1,
+    servers_dead_calls=20,
+    servers_spread_calls=60,
 )
 
 
@@ -124,7 +139,9 @@ def _load() -> str:
         return "unknown"
 
 
-SECTIONS = ("concurrency", "streams", "imports", "backend", "worst", "inference", "ollama")
+SECTIONS = (
+    "concurrency", "streams", "imports", "backend", "worst", "inference", "ollama", "servers",
+)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     if "imports" in wanted:
         g4f_python = str(g4f_client.venv_python()) if use_g4f else None
         run_section("imports", lambda: res.update(imports=imports.run(cfg.import_runs, g4f_python)))
+    if "servers" in wanted:
+        sizes = asdict(cfg).items()
+        several = {k.removeprefix("servers_"): v for k, v in sizes if k.startswith("servers_")}
+        run_section("servers", lambda: res.update(servers=servers.run(**several)))
     if "worst" in wanted:
         run_section(
             "worst", lambda: res.update(worst=worst.run(cfg.worst_fragments, cfg.worst_rounds))

@@ -12,6 +12,11 @@ Routes: ``/v1/chat/completions`` (and ``/chat/completions``), ``/api/chat``,
 ``/api/generate``, ``/api/embed`` and ``/v1/embeddings`` (384 floats per input),
 ``/api/tags``, ``/v1/models``, ``/api/version``, ``/``. The model name
 ``bench:N`` asks for N text chunks (see :mod:`bench.wire`).
+
+A model's serving capacity: ``--slots N`` lets at most N paced answers
+(``bench:N@pace``) stream at once, the others wait for a free slot before their
+headers, as llama.cpp's ``--parallel`` slots do; ``--models a,b`` adds names to
+the model lists.
 """
 
 from __future__ import annotations
@@ -39,7 +44,10 @@ class _State:
     def __init__(self) -> None:
         self.connections = 0
         self.requests = 0
+        self.chats = 0
         self.open = 0
+        self.models: list[str] = [wire.model_name(n) for n in (16, 1000)]
+        self.slots: asyncio.Semaphore | None = None
         self.cache: OrderedDict[tuple[str, str, bool], bytes] = OrderedDict()
 
     def body(self, kind: str, model: str, usage: bool) -> bytes:
@@ -89,14 +97,14 @@ def _tags() -> dict[str, object]:
     }
     models = [
         {
-            "name": wire.model_name(n),
-            "model": wire.model_name(n),
+            "name": name,
+            "model": name,
             "modified_at": "2025-05-04T17:37:44.706015396-07:00",
             "size": 2019393189,
             "digest": "a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72",
             "details": details,
         }
-        for n in (16, 1000)
+        for name in STATE.models
     ]
     return {"models": models}
 
@@ -146,6 +154,7 @@ def _chat(path: str, body: bytes) -> bytes | Paced:
         err = {"message": "invalid request", "type": "invalid_request_error"}
         return _json({"error": err}, "400 Bad Request")
     model = str(req.get("model") or "")
+    STATE.chats += 1
     stream = req.get("stream", native)
     if not stream:
         return _whole_chat(model, native)
@@ -221,6 +230,7 @@ def respond(method: str, path: str, body: bytes) -> bytes | Paced:
                     "connections": STATE.connections,
                     "open": STATE.open,
                     "requests": STATE.requests,
+                    "chats": STATE.chats,
                     "cpu_s": time.process_time(),
                 }
             )
@@ -283,13 +293,22 @@ class _Conn(asyncio.Protocol):
     async def _paced(self, answer: Paced) -> None:
         transport = self.transport
         assert transport is not None
-        transport.write(answer.head)
-        for piece in answer.chunks:
-            await asyncio.sleep(answer.pace)
+        slots = STATE.slots
+        if slots is not None:
+            await slots.acquire()  # a busy model: wait for a slot before answering
+        try:
             if transport.is_closing():
                 return
-            transport.write(piece)
-        transport.write(b"0\r\n\r\n")
+            transport.write(answer.head)
+            for piece in answer.chunks:
+                await asyncio.sleep(answer.pace)
+                if transport.is_closing():
+                    return
+                transport.write(piece)
+            transport.write(b"0\r\n\r\n")
+        finally:
+            if slots is not None:
+                slots.release()
         self.pacer = None
         if self.inbuf:
             self.data_received(b"")
@@ -322,8 +341,10 @@ class _Conn(asyncio.Protocol):
         self._pump()
 
 
-async def serve(host: str, port: int) -> None:
+async def serve(host: str, port: int, slots: int = 0) -> None:
     loop = asyncio.get_running_loop()
+    if slots > 0:
+        STATE.slots = asyncio.Semaphore(slots)
     server = await loop.create_server(_Conn, host, port, backlog=4096, reuse_address=True)
     bound = server.sockets[0].getsockname()[1]
     print(bound, flush=True)
@@ -343,7 +364,10 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto")
+    parser.add_argument("--slots", type=int, default=0, help="paced answers at once (0: any)")
+    parser.add_argument("--models", default="", help="more model names to list, comma-separated")
     args = parser.parse_args()
+    STATE.models += [m for m in args.models.split(",") if m]
     runner = asyncio.run
     if args.loop != "asyncio":
         try:
@@ -353,7 +377,7 @@ def main() -> None:
         except ImportError:
             if args.loop == "uvloop":
                 raise
-    runner(serve(args.host, args.port))
+    runner(serve(args.host, args.port, args.slots))
 
 
 if __name__ == "__main__":

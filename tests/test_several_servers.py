@@ -73,6 +73,19 @@ def test_the_least_busy_server_gets_the_next_call(pair: tuple[FakeOllama, FakeOl
     assert (one.count(CHAT), two.count(CHAT)) == (2, 2)
 
 
+def test_calls_one_at_a_time_take_turns(pair: tuple[FakeOllama, FakeOllama]) -> None:
+    """Equal servers share calls made one after another: a tie in load goes round, not
+    always to the first (processes that each call one at a time would all load the first)."""
+    one, two = pair
+    for _ in range(6):
+        assert text(chat([one.url, two.url], "llama3.2")) == "hello there"
+    assert (one.count(CHAT), two.count(CHAT)) == (3, 3)
+    for _ in range(4):  # a model only the second has does not move the others' turn
+        chat([one.url, two.url], "gemma3:1b")
+        chat([one.url, two.url], "llama3.2")
+    assert (one.count(CHAT), two.count(CHAT)) == (5, 9)
+
+
 def test_a_refused_server_is_skipped_then_cooled_down(
     closed_port: int, fake_ollama: FakeOllama
 ) -> None:
@@ -82,6 +95,17 @@ def test_a_refused_server_is_skipped_then_cooled_down(
     assert state.failures == 1 and state.skip_until > 0
     assert text(chat([dead, fake_ollama.url], "llama3.2")) == "hello there"
     assert state.failures == 1  # cooling down: not tried again
+
+
+def test_reset_forgets_the_pool(closed_port: int, fake_ollama: FakeOllama) -> None:
+    from ollama_provider import _state
+
+    dead = f"http://127.0.0.1:{closed_port}"
+    Ollama.get_models([dead, fake_ollama.url])
+    endpoint = Ollama._endpoints(dead, None, {})[0]
+    assert _pool.state_of(endpoint).failures == 1
+    _state.reset()
+    assert _pool.state_of(endpoint).failures == 0 and _pool.state_of(endpoint).skip_until == 0
 
 
 @pytest.mark.parametrize(

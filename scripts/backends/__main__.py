@@ -12,6 +12,7 @@ import sys
 
 from . import ollama
 from ._base import fetch_model, say
+from .litellm_proxy import ensure_venv
 
 
 def main(argv: list[str]) -> int:
@@ -26,6 +27,7 @@ def main(argv: list[str]) -> int:
             say(f"CI=true: the real-Ollama tests cannot be skipped here. {exc}")
             return 1
         say(f"{exc} (the real-Ollama tests will be skipped)")
+    say(f"LiteLLM proxy: {ensure_venv()}")
     return 0
 
 

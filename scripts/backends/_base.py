@@ -143,12 +143,17 @@ def _die_with_parent() -> Callable[[], None] | None:
 
 
 def spawn(
-    argv: Sequence[str], log: pathlib.Path, env: dict[str, str], stdout: int | IO[bytes] | None
+    argv: Sequence[str],
+    log: pathlib.Path,
+    env: dict[str, str],
+    stdout: int | IO[bytes] | None,
+    cwd: pathlib.Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start a server in its own process group; stderr (and stdout unless given) go to ``log``."""
     with open(log, "ab") as out:
         return subprocess.Popen(
             list(argv),
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=out if stdout is None else stdout,
             stderr=out,

@@ -2,7 +2,8 @@
 
 The caches (model lists, endpoints, parsed addresses, TLS contexts, timeouts)
 exist for speed and are measured in ``bench/``; none holds anything a caller
-could not get again. Tests call :func:`reset` between cases.
+could not get again. The pool of several servers keeps each one's load,
+cool-down and turn. Tests call :func:`reset` between cases.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ def reset() -> None:
 
     from .providers import Ollama, OpenaiAPI, ollama, openai_api
 
-    for name in ("_catalog", "_endpoint", "_transport"):
+    for name in ("_catalog", "_endpoint", "_pool", "_transport"):
         module = sys.modules.get(f"{__package__}.{name}")
         if module is not None:  # not loaded: nothing cached
             module.reset()

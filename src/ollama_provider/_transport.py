@@ -179,11 +179,12 @@ def _reason(exc: BaseException) -> Reason:
 
 
 def _dropped(exc: BaseException) -> bool:
-    """The server closed or reset the connection under the request."""
+    """The connection failed under the request before an answer: closed, reset, or the
+    request could not be written (what a reused connection the server closed does)."""
     if isinstance(exc, (aiohttp.ServerDisconnectedError, ConnectionResetError, BrokenPipeError)):
         return True
-    if isinstance(exc, aiohttp.ClientConnectionResetError):
-        return True
+    if isinstance(exc, (aiohttp.ClientConnectionResetError, aiohttp.ClientOSError)):
+        return True  # "Can not write request body" among them (aiohttp 3.10)
     return isinstance(exc, OSError) and exc.errno in (errno.ECONNRESET, errno.EPIPE)
 
 

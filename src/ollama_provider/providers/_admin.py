@@ -133,7 +133,7 @@ class ModelAdmin:
         cls, model: str, api_base: Base = None, **options: Unpack[RequestOptions]
     ) -> ShowResult:
         """Details, parameters, context length and capabilities of one model (several
-        servers: from the first that has it)."""
+        servers: from one that has it, chosen as a chat's server is)."""
         from .._pool import candidates
         from .._requests import wrong_shape
 
