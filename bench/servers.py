@@ -227,9 +227,8 @@ def markdown(result: dict[str, Any]) -> list[str]:
         "",
         f"**Spread**: {result['spread_calls']:,} calls to three equal servers; each "
         "server's count of chat requests.",
-        "Before servers tied in load took turns, calls made one at a time all went to the "
-        "first server",
-        "(300 / 0 / 0 for 300 calls).",
+        "Ties in load go to the order given (a list says which server to prefer when none is",
+        "busy), so calls made one at a time all go to the first; calls that overlap spread.",
         "",
         "| calls | shares | worst deviation from even |",
         "| --- | --- | --- |",

@@ -2,8 +2,9 @@
 
 A call given several servers goes to a healthy one that has the model (the
 model lists are the catalogue's, cached per server); among those, the one with
-the fewest requests in flight from this process; servers tied on that take
-turns (calls made one at a time go round the servers that have the model). A
+the fewest requests in flight from this process; ties go to the order given,
+so a list can say which server to prefer when none is busy (a fast one first):
+calls made one at a time all go there, and load spreads as calls overlap. A
 server that fails before the answer starts (refused, DNS, a reset before any
 byte, a connect timeout, 502/503/504, 429 with ``Retry-After``) is skipped for
 a cool-down that grows with each failure (1 s, doubling, at most 60 s, ±20 %
@@ -65,22 +66,10 @@ class ServerState:
 
 
 _states: dict[str, ServerState] = {}
-_turns: dict[tuple[str, ...], int] = {}  # per set of servers: whose turn a tie is
 
 
 def reset() -> None:
     _states.clear()
-    _turns.clear()
-
-
-def _turn(servers: Sequence[Endpoint]) -> int:
-    """The next turn among these servers: the offset from which ties in load are broken."""
-    key = tuple(e.identity for e in servers)
-    if key not in _turns and len(_turns) >= 1024:
-        _turns.clear()
-    turn = _turns.get(key, 0)
-    _turns[key] = turn + 1
-    return turn % len(servers)
 
 
 def state_of(endpoint: Endpoint) -> ServerState:
@@ -191,9 +180,7 @@ async def candidates(
             if names is not None and any(_same(model, n) for n in names)
         ]
         if having:
-            turn, n = _turn(having), len(having)
-            ranked = sorted(range(n), key=lambda i: (state_of(having[i]).in_flight, (i - turn) % n))
-            chosen = [having[i] for i in ranked]
+            chosen = sorted(having, key=lambda e: state_of(e).in_flight)  # stable: ties keep order
             logger.debug(
                 "%s %r: servers in order %s", action.value, model, [e.base for e in chosen]
             )
