@@ -423,10 +423,10 @@ def markdown(res: dict[str, Any], images: list[str]) -> str:
         "  connection goes back to the pool, as the library's does.",
         "- This library loads aiohttp/orjson on its first request; its clients import them",
         "  before timing, as the other clients' set-up does (import cost is measured apart).",
-        "- Profiling helpers (not part of the run): `python -m bench.profile --client lib-sse",
-        "  --tool pyinstrument|cprofile|none` (wrap `none` in `py-spy record -f raw`, then",
-        "  `python -m bench.stacks FILE`), and `python -m bench.decoders` (json vs orjson vs",
-        "  msgspec on these chunk shapes).",
+        "- Profiling helpers (in bench/tools, not part of the run or of CI):",
+        "  `python -m bench.tools.profile --client lib-sse --tool pyinstrument|cprofile|none`",
+        "  (wrap `none` in `py-spy record -f raw`, then `python -m bench.tools.stacks FILE`),",
+        "  and `python -m bench.tools.decoders` (json vs orjson vs msgspec on these chunks).",
         "",
     ]
     return "\n".join(lines)

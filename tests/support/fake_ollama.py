@@ -24,7 +24,8 @@ from typing import Any, TypeAlias
 
 from . import ollama_manage, ollama_native, ollama_openai
 from .gojson import go_dumps, go_time_ns
-from .httpserver import Headers, HTTPServer, Request, Response
+from .httpmsg import Headers, Request, Response
+from .httpserver import HTTPServer
 from .ollama_http import JSON_GIN, native_body, send_json
 from .ollama_models import (
     DEFAULT_MODELS,

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .gojson import go_dumps
-from .httpserver import Connection, Fault, HeaderArg, Request, Response
+from .httpmsg import Connection, Fault, HeaderArg, Request, Response
 
 __all__ = [
     "close_before_headers",

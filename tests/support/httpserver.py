@@ -30,8 +30,6 @@ from .httpmsg import (
     Connection,
     Fault,
     Handler,
-    HeaderArg,
-    Headers,
     Match,
     RecordedRequest,
     Request,
@@ -41,19 +39,7 @@ from .httpmsg import (
     read_request,
 )
 
-__all__ = [
-    "Connection",
-    "Fault",
-    "FaultRule",
-    "HTTPServer",
-    "Handler",
-    "HeaderArg",
-    "Headers",
-    "Match",
-    "RecordedRequest",
-    "Request",
-    "Response",
-]
+__all__ = ["FaultRule", "HTTPServer"]  # messages, requests and responses: see httpmsg
 
 
 @dataclass

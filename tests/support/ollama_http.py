@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .gojson import go_decode_error, go_dumps
-from .httpserver import Request, Response
+from .httpmsg import Request, Response
 
 __all__ = ["JSON_ENCODER", "JSON_GIN", "NDJSON", "SSE", "native_body", "send_json", "type_error"]
 

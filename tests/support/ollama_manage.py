@@ -17,7 +17,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .gojson import go_dumps
-from .httpserver import Request, Response
+from .httpmsg import Request, Response
 from .ollama_http import NDJSON, native_body, send_json
 from .ollama_models import normalize_name
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .gojson import go_dumps, go_map, go_time_ns, parse_keep_alive
-from .httpserver import Connection, Request, Response
+from .httpmsg import Connection, Request, Response
 from .ollama_brain import Message, Reply, Step, ToolCall, Turn, answer
 from .ollama_http import NDJSON, native_body, send_json, type_error
 from .ollama_models import ModelRecord

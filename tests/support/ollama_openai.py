@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .gojson import go_decode_error, go_dumps, go_json
-from .httpserver import Request, Response
+from .httpmsg import Request, Response
 from .ollama_brain import Message, Reply, Step, ToolCall, Turn, answer
 from .ollama_http import JSON_ENCODER, JSON_GIN, SSE, type_error
 from .ollama_models import ModelRecord

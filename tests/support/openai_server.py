@@ -18,7 +18,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from .httpserver import HTTPServer, Request, Response
+from .httpmsg import Request, Response
+from .httpserver import HTTPServer
 
 __all__ = ["FakeOpenAI"]
 

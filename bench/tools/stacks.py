@@ -1,7 +1,8 @@
 """Summarise py-spy's raw (collapsed) stacks: self and inclusive share per function.
 
-    py-spy record -r 2000 -f raw -o lib.txt -- python -m bench.profile --client lib-sse --tool none
-    python -m bench.stacks lib.txt --under "stream (bench/clients.py"
+    py-spy record -r 2000 -f raw -o lib.txt -- \
+        python -m bench.tools.profile --client lib-sse --tool none
+    python -m bench.tools.stacks lib.txt --under "stream (bench/clients.py"
 
 Only samples whose stack contains ``--under`` count (default: everything the
 event loop runs) and none of ``--exclude`` (imports, client set-up). Line

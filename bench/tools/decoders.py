@@ -1,6 +1,6 @@
 """Micro-benchmark: decoding this server's chunk shapes (not part of ``python -m bench``).
 
-    python -m bench.decoders [--events 2000] [--repeat 15]
+    python -m bench.tools.decoders [--events 2000] [--repeat 15]
 
 ns per chunk, median of ``--repeat`` runs, for: decoding one payload with
 ``json``, ``orjson``, ``msgspec`` (untyped) and ``msgspec`` with typed Structs

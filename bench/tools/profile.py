@@ -1,8 +1,8 @@
 """Profile one client's per-chunk path against the loopback server (not in ``python -m bench``).
 
-    python -m bench.profile --client lib-sse --tool pyinstrument
-    python -m bench.profile --client aiohttp --tool cprofile
-    py-spy record -o lib.svg -- python -m bench.profile --client lib-sse --tool none
+    python -m bench.tools.profile --client lib-sse --tool pyinstrument
+    python -m bench.tools.profile --client aiohttp --tool cprofile
+    py-spy record -o lib.svg -- python -m bench.tools.profile --client lib-sse --tool none
 
 The server runs in its own process; only the streaming loop is profiled.
 """
