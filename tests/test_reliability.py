@@ -127,6 +127,46 @@ def test_3_a_slow_sync_consumer_holds_a_bounded_number_of_items() -> None:
     assert produced[0] <= _sync.READ_AHEAD + 4
 
 
+def test_3_big_items_are_bounded_by_characters_not_only_by_count() -> None:
+    produced = [0]
+    piece_of_text = "x" * 100_000
+
+    async def big() -> AsyncIterator[str]:
+        while True:
+            produced[0] += 1
+            yield piece_of_text
+            await asyncio.sleep(0)
+
+    stream = _sync.iterate(big())
+    assert next(stream) == piece_of_text
+    for _ in range(50):  # give the producer every chance to run ahead
+        if produced[0] * len(piece_of_text) > 2 * _sync.READ_AHEAD_CHARS:
+            break
+        _sync.run(asyncio.sleep(0.01))
+    stream.close()
+    # the character budget, plus the item taken and the one in the producer's hands
+    assert produced[0] <= _sync.READ_AHEAD_CHARS // len(piece_of_text) + 3
+    assert produced[0] < _sync.READ_AHEAD
+
+
+def test_3_a_consumer_that_drains_and_falls_behind_by_turns_gets_every_item_in_order() -> None:
+    """The producer waits and is woken many times over; a lost wake-up would hang here."""
+    count = 40 * _sync.READ_AHEAD
+
+    async def numbers() -> AsyncIterator[int]:
+        for n in range(count):
+            yield n
+            if n % 7 == 0:
+                await asyncio.sleep(0)
+
+    taken = []
+    for item in _sync.iterate(numbers()):
+        taken.append(item)
+        if item % (_sync.READ_AHEAD + 5) == 0:
+            _sync.run(asyncio.sleep(0.002))  # fall behind: the channel fills and the producer waits
+    assert taken == list(range(count))
+
+
 def test_3_a_slow_consumer_of_a_real_stream_does_not_make_it_read_everything(
     httpserver: HTTPServer,
 ) -> None:

@@ -92,43 +92,76 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 #: Items the portal may read ahead of a sync consumer before it waits for it.
-READ_AHEAD = 64
+READ_AHEAD = 256
+#: Characters of text (``str`` items and events' ``text``) it may read ahead.
+READ_AHEAD_CHARS = 1 << 20
+
+
+def _chars(value: Any) -> int:
+    if type(value) is str:
+        return len(value)
+    text = getattr(value, "text", None)
+    return len(text) if type(text) is str else 0
 
 
 class _Channel:
-    """Items from the portal's loop to one consumer thread, at most ``READ_AHEAD`` ahead.
+    """Items from the portal's loop to one consumer thread, a bounded amount ahead.
 
-    The producer (a task on the portal) waits on an asyncio event when the
-    consumer is that far behind; the consumer wakes it through the loop when it
-    takes an item from a full channel. Bounded memory, and no per-item wake-up
-    when the consumer keeps up.
+    The bound: ``READ_AHEAD`` items and ``READ_AHEAD_CHARS`` characters of text
+    (an item bigger than that still passes when the channel is empty), so what
+    a fast server sends waits in the socket, not in memory.
+
+    No lock per item: every counter is written by one side only. The producer
+    (a task on the portal) counts what it put; finding the channel full, it
+    opens a new wait round, looks once more, then waits on an asyncio event.
+    The consumer thread counts what it took and, once half the room is free,
+    wakes that round through the loop exactly once. A consumer that keeps up
+    costs no wake-ups; a slow one, one per half channel.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.items: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
+        self.items: queue.SimpleQueue[tuple[int, Any, int]] = queue.SimpleQueue()
         self._loop = loop
-        self._lock = threading.Lock()
-        self._ahead = 0
+        self._put = self._put_chars = 0  # producer only
+        self._round = 0  # producer only: the wait in progress, if not yet woken
+        self._taken = self._taken_chars = 0  # consumer only
+        self._woken = 0  # consumer only: the last round it woke
         self._space = asyncio.Event()  # made on the portal's loop thread
 
+    def _full(self) -> bool:
+        return (
+            self._put - self._taken >= READ_AHEAD
+            or self._put_chars - self._taken_chars >= READ_AHEAD_CHARS
+        )
+
     async def put(self, kind: int, value: Any) -> None:
-        while True:
-            with self._lock:
-                if self._ahead < READ_AHEAD or kind != _ITEM:
-                    self._ahead += 1
-                    self._space.clear()
-                    break
+        # The end and an error never wait: the consumer must see them.
+        while kind == _ITEM and self._full():
+            self._space.clear()
+            self._round += 1
+            # Look again after opening the round: a take that ran before could not
+            # know to wake it.
+            if not self._full():
+                break
             await self._space.wait()
-        self.items.put((kind, value))
+        size = _chars(value)
+        self._put += 1
+        self._put_chars += size
+        self.items.put((kind, value, size))
 
     def take(self) -> tuple[int, Any]:
-        entry = self.items.get()
-        with self._lock:
-            self._ahead -= 1
-            wake = self._ahead == READ_AHEAD - 1
-        if wake:
+        kind, value, size = self.items.get()
+        self._taken += 1
+        self._taken_chars += size
+        waiting = self._round
+        if (
+            waiting != self._woken
+            and self._put - self._taken <= READ_AHEAD // 2
+            and self._put_chars - self._taken_chars <= READ_AHEAD_CHARS // 2
+        ):
+            self._woken = waiting
             self._loop.call_soon_threadsafe(self._space.set)
-        return entry
+        return kind, value
 
 
 def iterate(agen: AsyncIterator[T]) -> Iterator[T]:
