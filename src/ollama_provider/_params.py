@@ -23,6 +23,7 @@ __all__ = [
     "openai_body",
     "options_of",
     "reject_unknown",
+    "request_options",
     "response_format_of",
 ]
 
@@ -135,6 +136,21 @@ def format_of(value: Any) -> Any:
     if value is None or value == "json" or isinstance(value, Mapping):
         return value
     raise TypeError(f"format must be 'json', a JSON schema dict or a pydantic model, not {value!r}")
+
+
+_REQUEST_OPTIONS = ("api_key", "timeout", "headers", "proxy", "verify")
+
+
+def request_options(options: Mapping[str, Any], where: str) -> tuple[Any, Any, dict[str, Any]]:
+    """(api_key, timeout, connection) from ``**options`` (see ``RequestOptions``); an
+    unknown keyword is a TypeError naming it, as a named parameter would be."""
+    reject_unknown(options, frozenset(_REQUEST_OPTIONS), where)
+    connection = {
+        "headers": options.get("headers"),
+        "proxy": options.get("proxy"),
+        "verify": options.get("verify", True),
+    }
+    return options.get("api_key"), options.get("timeout"), connection
 
 
 def check_model_name(model: object) -> str:

@@ -102,14 +102,7 @@ class ModelAdmin:
 
     @classmethod
     async def list_models(
-        cls,
-        api_base: Base = None,
-        *,
-        api_key: str | None = None,
-        timeout: float | Timeout | None = None,
-        headers: Mapping[str, str] | None = None,
-        proxy: str | bool | None = None,
-        verify: bool | str = True,
+        cls, api_base: Base = None, **options: Unpack[RequestOptions]
     ) -> list[ModelInfo]:
         """Installed models with their details (``GET /api/tags``), in the server's order.
 
@@ -118,8 +111,9 @@ class ModelAdmin:
         """
         from .._catalog import model_records
 
-        endpoints = cls._admin(api_base, api_key, headers, proxy, verify)
-        wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
+        checked = _options(options)
+        wait = Timeout.of(checked.pop("timeout", None), DEFAULT_TIMEOUT)
+        endpoints = cls._admin(api_base, **checked)
 
         async def one(endpoint: Endpoint) -> list[ModelInfo]:
             records = await model_records(endpoint, cls._kind(), wait)  # type: ignore[attr-defined]

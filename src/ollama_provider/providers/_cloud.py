@@ -12,11 +12,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._errors import Action
+from .._params import request_options
 from .._results import WebPage, WebSearchResult
 from .._timeout import DEFAULT_TIMEOUT, Timeout
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .._endpoint import Endpoint
+    from .._types import RequestOptions
     from .openai_api import Base
 
 __all__ = ["CloudMixin"]
@@ -28,24 +32,17 @@ class CloudMixin:
     """Mixed into ``Ollama``; relies on its ``_endpoint``."""
 
     @classmethod
-    def _cloud(
-        cls,
-        what: str,
-        api_base: Base,
-        api_key: str | None,
-        headers: Mapping[str, str] | None,
-        proxy: str | bool | None,
-        verify: bool | str,
-    ) -> Endpoint:
+    def _cloud(cls, what: str, api_base: Base, options: Mapping[str, Any]) -> tuple[Endpoint, Any]:
+        """(the endpoint, the timeout); without a key, a clear error before any request."""
+        api_key, timeout, connection = request_options(options, what)
         key = api_key or os.environ.get("OLLAMA_API_KEY", "").strip() or None
         if not key:
             raise ValueError(
                 f"{what} needs an Ollama API key: pass api_key=... or set OLLAMA_API_KEY "
                 "(create one at https://ollama.com/settings/keys)"
             )
-        connection = {"headers": headers, "proxy": proxy, "verify": verify}
         endpoint: Endpoint = cls._endpoint(api_base or CLOUD, key, connection)  # type: ignore[attr-defined]
-        return endpoint
+        return endpoint, timeout
 
     @classmethod
     async def web_search(
@@ -54,18 +51,14 @@ class CloudMixin:
         *,
         max_results: int = 5,
         api_base: Base = None,
-        api_key: str | None = None,
-        timeout: float | Timeout | None = None,
-        headers: Mapping[str, str] | None = None,
-        proxy: str | bool | None = None,
-        verify: bool | str = True,
+        **options: Unpack[RequestOptions],
     ) -> list[WebSearchResult]:
         """Search the web (``POST /api/web_search``): title, URL and content of each hit."""
         from .._requests import fetch_json, wrong_shape
 
         if not isinstance(query, str) or not query.strip():
             raise ValueError("query must be a non-empty string")
-        endpoint = cls._cloud("web_search", api_base, api_key, headers, proxy, verify)
+        endpoint, timeout = cls._cloud("web_search()", api_base, options)
         body = {"query": query, "max_results": max_results}
         wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
         data = await fetch_json(
@@ -82,18 +75,14 @@ class CloudMixin:
         url: str,
         *,
         api_base: Base = None,
-        api_key: str | None = None,
-        timeout: float | Timeout | None = None,
-        headers: Mapping[str, str] | None = None,
-        proxy: str | bool | None = None,
-        verify: bool | str = True,
+        **options: Unpack[RequestOptions],
     ) -> WebPage:
         """Read a web page (``POST /api/web_fetch``): its title, text and links."""
         from .._requests import fetch_json, wrong_shape
 
         if not isinstance(url, str) or not url.strip():
             raise ValueError("url must be a non-empty string")
-        endpoint = cls._cloud("web_fetch", api_base, api_key, headers, proxy, verify)
+        endpoint, timeout = cls._cloud("web_fetch()", api_base, options)
         wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
         data = await fetch_json(endpoint, "POST", "/api/web_fetch", wait, {"url": url})
         if not isinstance(data, dict):

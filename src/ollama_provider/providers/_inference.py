@@ -7,17 +7,20 @@ llama.cpp, vLLM and OpenAI serve them); ``Ollama`` overrides both with its nativ
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._params import check_model_name, encode_body
+from .._params import check_model_name, encode_body, request_options
 from .._results import Embeddings
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
 from .._types import AsyncResult, StreamItem
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .._embeddings import EmbedCall
     from .._endpoint import Endpoint
+    from .._types import RequestOptions
     from .openai_api import Base
 
 __all__ = ["InferenceMixin", "run_embed", "stream_generate"]
@@ -37,13 +40,9 @@ class InferenceMixin:
         *,
         dimensions: int | None = None,
         api_base: Base = None,
-        api_key: str | None = None,
-        timeout: float | Timeout | None = None,
-        headers: Mapping[str, str] | None = None,
-        proxy: str | bool | None = None,
-        verify: bool | str = True,
         batch_size: int = 256,
         max_concurrency: int = 4,
+        **options: Unpack[RequestOptions],
     ) -> Embeddings:
         """One vector per input, in order (``POST {api_base}/embeddings``).
 
@@ -51,10 +50,10 @@ class InferenceMixin:
         ``max_concurrency`` at a time; a failing batch fails the call and its
         error names the batch's inputs.
         """
+        api_key, timeout, connection = request_options(options, "embed()")
         extra: dict[str, Any] = {}
         if dimensions is not None:
             extra["dimensions"] = dimensions
-        connection = _connection(headers, proxy, verify)
         endpoints = cls._endpoints(api_base, api_key, connection)  # type: ignore[attr-defined]
         return await run_embed(
             cls, endpoints, model, input, extra, timeout, batch_size, max_concurrency
@@ -76,16 +75,12 @@ class InferenceMixin:
         suffix: str | None = None,
         stream: bool = True,
         api_base: Base = None,
-        api_key: str | None = None,
-        timeout: float | Timeout | None = None,
-        headers: Mapping[str, str] | None = None,
-        proxy: str | bool | None = None,
-        verify: bool | str = True,
         temperature: float | None = None,
         top_p: float | None = None,
         max_tokens: int | None = None,
         seed: int | None = None,
         stop: str | list[str] | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncResult:
         """Complete ``prompt`` (``POST {api_base}/completions``): the same items as a chat.
 
@@ -100,7 +95,7 @@ class InferenceMixin:
             "seed": seed, "stop": stop, "suffix": suffix,
         }  # fmt: skip
         body.update({k: v for k, v in sampling.items() if v is not None})
-        connection = _connection(headers, proxy, verify)
+        api_key, timeout, connection = request_options(options, "generate()")
         endpoints = cls._endpoints(api_base, api_key, connection)  # type: ignore[attr-defined]
         return stream_generate(cls, endpoints, "/completions", body, timeout, native=False)
 
@@ -110,12 +105,6 @@ class InferenceMixin:
         from .._sync import iterate
 
         return iterate(cls.generate(model, prompt, **kwargs))
-
-
-def _connection(
-    headers: Mapping[str, str] | None, proxy: str | bool | None, verify: bool | str
-) -> dict[str, Any]:
-    return {"headers": headers, "proxy": proxy, "verify": verify}
 
 
 def _prompt(prompt: object) -> str:

@@ -28,13 +28,14 @@ from .._params import (
     native_body,
     openai_body,
     options_of,
+    request_options,
 )
 from .._results import Embeddings
 from .._timeout import Timeout
-from .._types import AsyncResult, Messages, OllamaChatParams, StreamItem
+from .._types import AsyncResult, Messages, OllamaChatParams, RequestOptions, StreamItem
 from ._admin import ModelAdmin
 from ._cloud import CloudMixin
-from ._inference import _connection, _prompt, run_embed, stream_generate
+from ._inference import _prompt, run_embed, stream_generate
 from ._transfer import TransferMixin
 from .openai_api import Base, OpenaiAPI
 
@@ -156,13 +157,9 @@ class Ollama(ModelAdmin, TransferMixin, CloudMixin, OpenaiAPI):
         keep_alive: str | float | None = None,
         options: Mapping[str, Any] | None = None,
         api_base: Base = None,
-        api_key: str | None = None,
-        timeout: float | Timeout | None = None,
-        headers: Mapping[str, str] | None = None,
-        proxy: str | bool | None = None,
-        verify: bool | str = True,
         batch_size: int = 256,
         max_concurrency: int = 4,
+        **request: Unpack[RequestOptions],
     ) -> Embeddings:
         """One vector per input, in order (``POST /api/embed``).
 
@@ -180,7 +177,8 @@ class Ollama(ModelAdmin, TransferMixin, CloudMixin, OpenaiAPI):
                 extra[name] = value
         if options is not None:
             extra["options"] = options_of(options)
-        endpoints = cls._endpoints(api_base, api_key, _connection(headers, proxy, verify))
+        api_key, timeout, connection = request_options(request, "embed()")
+        endpoints = cls._endpoints(api_base, api_key, connection)
         return await run_embed(
             cls, endpoints, model, input, extra, timeout, batch_size, max_concurrency
         )
@@ -203,11 +201,6 @@ class Ollama(ModelAdmin, TransferMixin, CloudMixin, OpenaiAPI):
         think: bool | str | None = None,
         stream: bool = True,
         api_base: Base = None,
-        api_key: str | None = None,
-        timeout: float | Timeout | None = None,
-        headers: Mapping[str, str] | None = None,
-        proxy: str | bool | None = None,
-        verify: bool | str = True,
         temperature: float | None = None,
         top_p: float | None = None,
         max_tokens: int | None = None,
@@ -215,6 +208,7 @@ class Ollama(ModelAdmin, TransferMixin, CloudMixin, OpenaiAPI):
         stop: str | list[str] | None = None,
         logprobs: bool | None = None,
         top_logprobs: int | None = None,
+        **request: Unpack[RequestOptions],
     ) -> AsyncResult:
         """Complete ``prompt`` (``POST /api/generate``): the same items as a chat, plus a
         :class:`Context` at the end to pass as ``context=`` to continue.
@@ -244,7 +238,8 @@ class Ollama(ModelAdmin, TransferMixin, CloudMixin, OpenaiAPI):
         merged = options_of({**(options or {}), **_sampling_options(sampling, seed, stop)})
         if merged:
             body["options"] = merged
-        endpoints = cls._endpoints(api_base, api_key, _connection(headers, proxy, verify))
+        api_key, timeout, connection = request_options(request, "generate()")
+        endpoints = cls._endpoints(api_base, api_key, connection)
         return stream_generate(cls, endpoints, "/api/generate", body, timeout, native=True)
 
 

@@ -24,11 +24,12 @@ from .._params import (
     encode_body,
     openai_body,
     reject_unknown,
+    request_options,
     response_format_of,
 )
 from .._proxies import ProxyChoice, choose_proxy
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
-from .._types import AsyncResult, ChatParams, Messages, StreamItem
+from .._types import AsyncResult, ChatParams, Messages, RequestOptions, StreamItem
 from ._inference import InferenceMixin
 
 if TYPE_CHECKING:
@@ -174,12 +175,8 @@ class OpenaiAPI(InferenceMixin):
         cls,
         api_base: Base = None,
         *,
-        api_key: str | None = None,
         refresh: bool = False,
-        timeout: float | Timeout | None = None,
-        headers: Mapping[str, str] | None = None,
-        proxy: str | bool | None = None,
-        verify: bool | str = True,
+        **options: Unpack[RequestOptions],
     ) -> list[str]:
         """The server's model names, in its order; cached per server (``refresh=True`` asks again).
 
@@ -187,34 +184,20 @@ class OpenaiAPI(InferenceMixin):
         """
         from .._sync import run
 
-        return run(
-            cls.get_models_async(
-                api_base,
-                api_key=api_key,
-                refresh=refresh,
-                timeout=timeout,
-                headers=headers,
-                proxy=proxy,
-                verify=verify,
-            )
-        )
+        return run(cls.get_models_async(api_base, refresh=refresh, **options))
 
     @classmethod
     async def get_models_async(
         cls,
         api_base: Base = None,
         *,
-        api_key: str | None = None,
         refresh: bool = False,
-        timeout: float | Timeout | None = None,
-        headers: Mapping[str, str] | None = None,
-        proxy: str | bool | None = None,
-        verify: bool | str = True,
+        **options: Unpack[RequestOptions],
     ) -> list[str]:
         """As :meth:`get_models`, for async code."""
         from .._catalog import model_names
 
-        connection = {"headers": headers, "proxy": proxy, "verify": verify}
+        api_key, timeout, connection = request_options(options, "get_models()")
         endpoints = cls._endpoints(api_base, api_key, connection)
         wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
         if len(endpoints) == 1:
@@ -234,23 +217,14 @@ class OpenaiAPI(InferenceMixin):
         return models
 
     @classmethod
-    async def first_model(
-        cls,
-        api_base: Base = None,
-        *,
-        api_key: str | None = None,
-        timeout: float | Timeout | None = None,
-        headers: Mapping[str, str] | None = None,
-        proxy: str | bool | None = None,
-        verify: bool | str = True,
-    ) -> str:
+    async def first_model(cls, api_base: Base = None, **options: Unpack[RequestOptions]) -> str:
         """The model a call without one uses: the server's first. None installed raises
         :class:`ModelNotFoundError` (``status`` None) saying how to get one."""
         from .._catalog import default_model
         from .._errors import Action
         from .._pool import candidates
 
-        connection = {"headers": headers, "proxy": proxy, "verify": verify}
+        api_key, timeout, connection = request_options(options, "first_model()")
         endpoints = cls._endpoints(api_base, api_key, connection)
         model, order = await candidates(endpoints, cls._kind(), "", Action.CHAT)
         if model:
@@ -260,15 +234,7 @@ class OpenaiAPI(InferenceMixin):
 
     @classmethod
     async def find_model(
-        cls,
-        name: str,
-        api_base: Base = None,
-        *,
-        api_key: str | None = None,
-        timeout: float | Timeout | None = None,
-        headers: Mapping[str, str] | None = None,
-        proxy: str | bool | None = None,
-        verify: bool | str = True,
+        cls, name: str, api_base: Base = None, **options: Unpack[RequestOptions]
     ) -> str | None:
         """The installed model ``name`` names, as the server spells it (``llama3.2`` finds
         ``llama3.2:latest``), or None. Uses the cached model lists, as :meth:`first_model`;
@@ -276,7 +242,7 @@ class OpenaiAPI(InferenceMixin):
         from .._catalog import installed_name, model_names
         from .._errors import ProviderError
 
-        connection = {"headers": headers, "proxy": proxy, "verify": verify}
+        api_key, timeout, connection = request_options(options, "find_model()")
         wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
         failure: ProviderError | None = None
         answered = False
