@@ -13,8 +13,10 @@ a list of roots), in this process.
   (nothing listens there), against the same sequential calls with only the two
   living servers; the extra mean latency per call. The pool is reset at each
   round's start, so every round pays the refused connection once.
-- Spread: ``calls`` calls to three equal servers, one at a time and
-  ``workers`` at a time; each server's share, from its own request counter.
+- Spread: ``calls`` short calls (same pace) to three equal servers, one at a
+  time and ``workers`` at a time; each server's share, from its own request
+  counter. Ties in load go to the order given, so calls one at a time all go to
+  the first; the target is for calls that overlap.
 
 ``python -m bench.servers`` prints the figures; the suite runs it as a section.
 """
@@ -118,9 +120,12 @@ def _ms(stat: Stat) -> dict[str, float]:
     return {k: (v * 1e3 if k != "n" else v) for k, v in stat.as_dict().items()}
 
 
-async def _spread(servers: list[ServerProcess], calls: int, workers: int) -> dict[str, Any]:
+async def _spread(
+    servers: list[ServerProcess], calls: int, workers: int, model: str
+) -> dict[str, Any]:
+    """Each server's share of ``calls`` calls to a paced model: the servers stream at a fixed
+    rate, so calls that overlap find them busy (instant answers would never overlap)."""
     bases = [s.base for s in servers]
-    model = wire.model_name(16)
     found: dict[str, Any] = {}
     for name, at_once in (("sequential", 1), ("concurrent", workers)):
         _reset()
@@ -141,7 +146,8 @@ def run(
     dead_calls: int, spread_calls: int,
 ) -> dict[str, Any]:  # fmt: skip
     model = wire.model_name(tokens, pace_us)
-    args = ("--slots", str(slots), "--models", model)
+    short = wire.model_name(8, pace_us)  # the spread's calls: the same pace, fewer tokens
+    args = ("--slots", str(slots), "--models", f"{model},{short}")
     servers = [ServerProcess(args=args) for _ in range(3)]
     try:
         bases = [s.base for s in servers]
@@ -154,7 +160,7 @@ def run(
                 out["throughput"] = await _throughput(bases, model, tokens, workers, calls, rounds)
                 dead = f"http://127.0.0.1:{_dead_port()}"
                 out["dead"] = await _dead_server(bases[:2], dead, dead_calls, rounds)
-                out["spread"] = await _spread(servers, spread_calls, workers)
+                out["spread"] = await _spread(servers, spread_calls, workers, short)
                 return out
             finally:
                 await ollama_provider.aclose()
