@@ -167,6 +167,27 @@ def test_unknown_parameter_is_a_clear_type_error() -> None:
         Ollama.create_async_generator("m", USER, temprature=1)
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: Ollama.get_models(api_base="http://127.0.0.1:9", timout=1),
+        lambda: Ollama.embed("m", "x", api_base="http://127.0.0.1:9", timout=1),
+        lambda: Ollama.generate("m", "x", api_base="http://127.0.0.1:9", timout=1),
+        lambda: Ollama.list_models("http://127.0.0.1:9", timout=1),
+        lambda: Ollama.web_search("q", api_key="k", timout=1),
+        lambda: Ollama.ps("http://127.0.0.1:9", timout=1),
+        lambda: anext(Ollama.pull("m", "http://127.0.0.1:9", timout=1)),
+    ],
+    ids=["get_models", "embed", "generate", "list_models", "web_search", "ps", "pull"],
+)
+def test_a_misspelled_request_option_is_named_before_any_request(call: Any) -> None:
+    # port 9 (discard) would refuse: a request would raise a connection error instead
+    with pytest.raises(TypeError, match=r"'timout' \(did you mean 'timeout'\?\)"):
+        result = call()
+        if asyncio.iscoroutine(result):
+            run(result)
+
+
 def test_reasoning_arrives_as_events(fake_ollama: FakeOllama) -> None:
     items = chat(fake_ollama, model="qwen3:0.6b")
     reasoning = [i.text for i in items if isinstance(i, Reasoning)]

@@ -86,8 +86,14 @@ OLLAMA_OPTIONS = frozenset(
 )  # fmt: skip
 
 
-def reject_unknown(params: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
-    """A TypeError naming each unknown keyword, with the likely fix for it."""
+def reject_unknown(
+    params: Mapping[str, Any],
+    allowed: frozenset[str],
+    where: str,
+    otherwise: str = "put other fields for the server in extra_body={...}",
+) -> None:
+    """A TypeError naming each unknown keyword, with the likely fix for it
+    (``otherwise`` when no option comes close)."""
     unknown = sorted(set(params) - allowed)
     if not unknown:
         return
@@ -106,7 +112,7 @@ def reject_unknown(params: Mapping[str, Any], allowed: frozenset[str], where: st
         else:
             described.append(repr(name))
             plain = True
-    tail = "; put other fields for the server in extra_body={...}" if plain else ""
+    tail = f"; {otherwise}" if plain else ""
     raise TypeError(f"{where} got unexpected keyword argument(s) {', '.join(described)}{tail}")
 
 
@@ -144,7 +150,9 @@ _REQUEST_OPTIONS = ("api_key", "timeout", "headers", "proxy", "verify")
 def request_options(options: Mapping[str, Any], where: str) -> tuple[Any, Any, dict[str, Any]]:
     """(api_key, timeout, connection) from ``**options`` (see ``RequestOptions``); an
     unknown keyword is a TypeError naming it, as a named parameter would be."""
-    reject_unknown(options, frozenset(_REQUEST_OPTIONS), where)
+    reject_unknown(
+        options, frozenset(_REQUEST_OPTIONS), where, "accepted: " + ", ".join(_REQUEST_OPTIONS)
+    )
     connection = {
         "headers": options.get("headers"),
         "proxy": options.get("proxy"),

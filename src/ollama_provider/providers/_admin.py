@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import Action, ModelNotFoundError, ProviderError, SomeServersFailedError
 from .._model_records import ModelInfo, RunningModel, ServerVersion, ShowResult
-from .._params import check_model_name
+from .._params import check_model_name, request_options
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ class ModelAdmin:
         """
         from .._catalog import model_records
 
-        checked = _options(options)
+        checked = _options(options, "list_models()")
         wait = Timeout.of(checked.pop("timeout", None), DEFAULT_TIMEOUT)
         endpoints = cls._admin(api_base, **checked)
 
@@ -132,7 +132,7 @@ class ModelAdmin:
         from .._requests import wrong_shape
 
         name = _model(model)
-        checked = _options(options)
+        checked = _options(options, "show()")
         timeout = checked.pop("timeout", None)
         endpoints = cls._admin(api_base, **checked)
         _, order = await candidates(endpoints, cls._kind(), name, Action.SHOW)  # type: ignore[attr-defined]
@@ -152,7 +152,9 @@ class ModelAdmin:
         from .._requests import wrong_shape
 
         running: list[RunningModel] = []
-        answers = await cls._call(Action.LIST, "GET", "/api/ps", None, api_base, _options(options))
+        answers = await cls._call(
+            Action.LIST, "GET", "/api/ps", None, api_base, _options(options, "ps()")
+        )
         for endpoint, data in answers:
             if not isinstance(data, dict) or "models" not in data:
                 raise wrong_shape(endpoint, "/api/ps", Action.LIST, "a model list", data)
@@ -172,7 +174,7 @@ class ModelAdmin:
 
         found = []
         answers = await cls._call(
-            Action.OTHER, "GET", "/api/version", None, api_base, _options(options)
+            Action.OTHER, "GET", "/api/version", None, api_base, _options(options, "versions()")
         )
         for endpoint, data in answers:
             if not isinstance(data, dict) or not isinstance(data.get("version"), str):
@@ -202,10 +204,10 @@ class ModelAdmin:
         if keep_alive is not None:
             body["keep_alive"] = keep_alive
         action = Action.UNLOAD if keep_alive == 0 else Action.LOAD
+        checked = _options(options, "load()")
         await cls._call(
-            action, "POST", "/api/generate", body, api_base, _options(options), model=name,
-            wait=CHAT_TIMEOUT,
-        )  # fmt: skip
+            action, "POST", "/api/generate", body, api_base, checked, model=name, wait=CHAT_TIMEOUT
+        )
 
     @classmethod
     async def unload(
@@ -220,10 +222,9 @@ class ModelAdmin:
     ) -> None:
         """Remove an installed model from the server's disk."""
         name = _model(model)
-        await cls._call(
-            Action.DELETE, "DELETE", "/api/delete", {"model": name}, api_base, _options(options),
-            model=name,
-        )  # fmt: skip
+        checked = _options(options, "delete()")
+        body = {"model": name}
+        await cls._call(Action.DELETE, "DELETE", "/api/delete", body, api_base, checked, model=name)
 
     @classmethod
     async def copy(
@@ -232,7 +233,13 @@ class ModelAdmin:
         """Make ``destination`` another name of the installed model ``source``."""
         body = {"source": _model(source), "destination": _model(destination)}
         await cls._call(
-            Action.COPY, "POST", "/api/copy", body, api_base, _options(options), model=source
+            Action.COPY,
+            "POST",
+            "/api/copy",
+            body,
+            api_base,
+            _options(options, "copy()"),
+            model=source,
         )
 
     # -- sync forms: the same calls, run on the sync portal ---------------------------
@@ -290,9 +297,6 @@ class ModelAdmin:
         _run(cls.copy(source, destination, api_base, **options))
 
 
-_CONNECTION = ("api_key", "headers", "proxy", "verify")
-
-
 async def on_each(
     endpoints: tuple[Endpoint, ...], action: Action, work: Callable[[Endpoint], Awaitable[T]]
 ) -> list[tuple[Endpoint, T]]:
@@ -318,21 +322,10 @@ async def on_each(
     raise endpoints[0].annotate(failure, action)
 
 
-def _options(options: Mapping[str, Any]) -> dict[str, Any]:
+def _options(options: Mapping[str, Any], where: str) -> dict[str, Any]:
     """The keyword options of a management call, checked: connection settings and timeout."""
-    unknown = sorted(set(options) - {*_CONNECTION, "timeout"})
-    if unknown:
-        names = ", ".join(repr(n) for n in unknown)
-        raise TypeError(
-            f"unexpected keyword argument(s) {names}; accepted: {', '.join(_CONNECTION)}, timeout"
-        )
-    return {"api_key": None, "headers": None, "proxy": None, "verify": True, **options}
-
-
-def _connection(options: Mapping[str, Any]) -> dict[str, Any]:
-    checked = _options(options)
-    checked.pop("timeout", None)
-    return checked
+    api_key, timeout, connection = request_options(options, where)
+    return {"api_key": api_key, "timeout": timeout, **connection}
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:

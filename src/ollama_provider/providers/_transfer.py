@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import Action, BadResponseError, Reason, StreamInterruptedError
 from .._model_records import Progress
-from .._params import check_model_name
+from .._params import check_model_name, request_options
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
 
 if TYPE_CHECKING:
@@ -37,11 +37,10 @@ class TransferMixin:
 
     @classmethod
     def _transfer_endpoints(
-        cls, api_base: Base, options: Mapping[str, Any]
+        cls, api_base: Base, options: Mapping[str, Any], where: str
     ) -> tuple[Endpoint, ...]:
-        from ._admin import _connection
-
-        endpoints: tuple[Endpoint, ...] = cls._endpoints(api_base, **_split(_connection(options)))  # type: ignore[attr-defined]
+        api_key, _, connection = request_options(options, where)
+        endpoints: tuple[Endpoint, ...] = cls._endpoints(api_base, api_key, connection)  # type: ignore[attr-defined]
         return endpoints
 
     @classmethod
@@ -56,7 +55,7 @@ class TransferMixin:
         """Download a model: progress lines as they come. A failure line raises; so does
         an answer that ends before ``success``."""
         body = {"model": _name(model), "stream": True, **({"insecure": True} if insecure else {})}
-        endpoints = cls._transfer_endpoints(api_base, options)
+        endpoints = cls._transfer_endpoints(api_base, options, "pull()")
         async for progress in _on_each(endpoints, "/api/pull", body, options, Action.PULL):
             yield progress
 
@@ -71,7 +70,7 @@ class TransferMixin:
     ) -> AsyncIterator[Progress]:
         """Upload a model to its registry (its name says which: ``user/model``)."""
         body = {"model": _name(model), "stream": True, **({"insecure": True} if insecure else {})}
-        endpoints = cls._transfer_endpoints(api_base, options)
+        endpoints = cls._transfer_endpoints(api_base, options, "push()")
         async for progress in _on_each(endpoints, "/api/push", body, options, Action.PUSH):
             yield progress
 
@@ -129,7 +128,7 @@ class TransferMixin:
         fields = {k: v for k, v in fields.items() if v is not None}
         if local is None and "from" not in fields:
             raise ValueError("create needs from_= (a model, or a local GGUF file) or a modelfile")
-        endpoints = cls._transfer_endpoints(api_base, options)
+        endpoints = cls._transfer_endpoints(api_base, options, "create()")
         uploads = [(local, "files")] if local is not None else []
         uploads += [(adapter, "adapters") for adapter in adapter_paths]
         body = {"model": name, "stream": True, **fields}
@@ -170,11 +169,6 @@ def _name(model: object) -> str:
     if not name:
         raise ValueError("a model name is required, e.g. 'llama3.2'")
     return name
-
-
-def _split(options: dict[str, Any]) -> dict[str, Any]:
-    api_key = options.pop("api_key", None)
-    return {"api_key": api_key, "connection": options}
 
 
 def _read_modelfile(modelfile: str | Path, parse: Any) -> Any:
