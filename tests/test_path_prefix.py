@@ -135,3 +135,14 @@ def test_ollama_behind_a_prefix_from_a_comma_separated_ollama_host(
         assert two.count("/v1/chat/completions") == 1 and one.count("/api/chat") == 1
         for server in (a, b):
             assert all(r.path.startswith("/ollama/") for r in server.requests), server.requests
+
+
+@pytest.mark.parametrize("route", [{}, {"keep_alive": "5m"}], ids=["v1", "native"])
+def test_a_missing_model_names_the_prefixed_server(route: dict[str, Any]) -> None:
+    with HTTPServer() as server:
+        ollama = FakeOllama(server, path_prefix="/ollama", models=["llama3.2"])
+        with pytest.raises(ModelNotFoundError) as info:
+            list(Ollama.create_completion("nosuch:1b", SAY, ollama.url, **route))
+        # the server with its prefix, not the endpoint that was asked
+        assert f"is not on the server at {ollama.url}." in str(info.value)
+        assert ollama.url.endswith("/ollama")

@@ -151,6 +151,11 @@ def test_missing_model_names_the_installed_ones(real_ollama: Any, native: bool) 
         chat(real_ollama, native, model="nosuch:1b", max_tokens=5)
     assert info.value.model == "nosuch:1b" and info.value.status == 404
     assert info.value.available == [MODEL]
+    # one sentence naming the server (not the endpoint asked) and what to do; the
+    # server's own "model 'nosuch:1b' not found" is not repeated
+    expected = f"model 'nosuch:1b' is not on the server at {real_ollama.url}."
+    assert str(info.value).startswith(expected)
+    assert "it said" not in str(info.value) and "/api/" not in str(info.value)
 
 
 # -- model management --------------------------------------------------------------------

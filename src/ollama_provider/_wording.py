@@ -301,8 +301,11 @@ def _model_missing(error: ModelNotFoundError, a: Audience) -> Wording:
             f"no model given and the server{where} has none installed.",
             f"Pull one first ({a.pull.format(name='llama3.2')}), or {a.name_model}.",
         )
-    said = f" (it said: {_quote(error.server_message, a)})" if error.server_message else ""
-    where = f" at {error.url}" if error.url else ""
+    message = error.server_message
+    # "model 'x' not found" says nothing more than the sentence itself
+    restated = "not found" in message.lower() and name.lower() in message.lower()
+    said = f" (it said: {_quote(message, a)})" if message and not restated else ""
+    where = f" at {_server_part(str(error.url))}" if error.url else ""
     if error.action is Action.PULL:
         return Wording(
             f"the registry has no model {name!r}{said}.",
@@ -318,6 +321,16 @@ def _model_missing(error: ModelNotFoundError, a: Audience) -> Wording:
     return Wording(
         f"model {name!r} is not on the server{where}{said}.", f"Pull it first: {pull}.{listed}"
     )
+
+
+def _server_part(url: str) -> str:
+    """``http://h:11434`` of ``http://h:11434/api/show``: a model lives on a server, not
+    on the endpoint that was asked (a path prefix before ``/api`` or ``/v1`` stays)."""
+    for marker in ("/api/", "/v1/"):
+        head, found, _ = url.rpartition(marker)
+        if found:
+            return head
+    return url
 
 
 def _stream(error: StreamInterruptedError, a: Audience) -> Wording:
