@@ -63,7 +63,9 @@ def test_list_and_ls_are_models(fake_ollama: FakeOllama) -> None:
     assert ok(run_cli("ls", host=fake_ollama.url)) == table
 
 
-@pytest.mark.parametrize(("typed", "meant"), [("modles", "models"), ("pul", "pull")])
+@pytest.mark.parametrize(
+    ("typed", "meant"), [("modles", "models"), ("pul", "pull"), ("lst", "list"), ("rnu", "run")]
+)
 def test_an_unknown_verb_suggests_the_nearest(typed: str, meant: str, closed_port: int) -> None:
     proc = run_cli(typed, host=f"127.0.0.1:{closed_port}")
     assert proc.returncode == 2 and proc.stdout == ""

@@ -44,7 +44,7 @@ class _Group(click.Group):
         if name and not name.startswith("-") and self.get_command(ctx, name) is None:
             known = [*self.list_commands(ctx), *ALIASES]
             near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-            hint = f" Did you mean `{ALIASES.get(near[0], near[0])}`?" if near else ""
+            hint = f" Did you mean `{near[0]}`?" if near else ""  # the word they nearly typed
             ctx.fail(f"No such command {name!r}.{hint}")
         return super().resolve_command(ctx, args)
 
