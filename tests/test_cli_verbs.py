@@ -161,6 +161,10 @@ def test_embed_arguments_and_stdin_lines(fake_ollama: FakeOllama) -> None:
     piped = ok(run_cli("embed", "-m", "all-minilm", host=fake_ollama.url, stdin="a\n\nb\n"))
     assert len(piped.splitlines()) == 2
     assert fake_ollama.last_body("/api/embed")["input"] == ["a", "b"]
+    # the model first, the lines on stdin (as `echo hi | ollama embed all-minilm` reads)
+    model_first = ok(run_cli("embed", "all-minilm", host=fake_ollama.url, stdin="c\nd\n"))
+    assert len(model_first.splitlines()) == 2
+    assert fake_ollama.last_body("/api/embed")["input"] == ["c", "d"]
 
 
 def test_embed_with_a_chat_model_says_which_models_can(fake_ollama: FakeOllama) -> None:

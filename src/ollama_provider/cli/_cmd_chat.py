@@ -272,13 +272,12 @@ def embed(model: str | None, dimensions: int | None, texts: tuple[str, ...]) -> 
 
     state = settings()
     words = list(texts)
+    name, first = run(pick_model(state, model, words))  # takes a leading model name off words
+    # stdin is read only now: `echo hi | ollama-provider embed all-minilm` names a model
     piped = piped_input() if not words else None
-    if not words and not (piped or "").strip():
-        raise click.UsageError("nothing to embed: give TEXT arguments or lines on stdin")
-    name, first = run(pick_model(state, model, words))
     inputs = words if words else [line for line in (piped or "").splitlines() if line.strip()]
     if not inputs:
-        raise click.UsageError("nothing to embed: give TEXT after the model")
+        raise click.UsageError("nothing to embed: give TEXT arguments or lines on stdin")
     if first:
         announce(name)
     result = run(
