@@ -197,6 +197,8 @@ def test_pull_without_a_registry_fails_cleanly(real_ollama: Any) -> None:
     with pytest.raises(ProviderError) as info:
         list(Ollama.pull_sync(name, real_ollama.url, insecure=True, timeout=60))
     assert isinstance(info.value, ResponseStatusError)
+    assert "connection refused" in info.value.server_message  # Ollama's words for it
+    assert info.value.advice.startswith("The Ollama server could not reach the registry")
     assert name not in Ollama.get_models(real_ollama.url, refresh=True)
 
 

@@ -268,6 +268,21 @@ def _status_advice(error: ResponseStatusError, a: Audience) -> str:
     return ""
 
 
+#: How Go's net package words a failed connection (Ollama quotes it when the registry
+#: is out of reach): DNS, refused, timed out, unreachable.
+_NETWORK_WORDS = ("dial tcp", "no such host", "connection refused", "i/o timeout", "unreachable")
+
+
+def _failure_advice(error: ResponseStatusError) -> str:
+    said = error.server_message.lower()
+    if error.action in (Action.PULL, Action.PUSH) and any(w in said for w in _NETWORK_WORDS):
+        return (
+            "The Ollama server could not reach the registry: the machine it runs on needs "
+            "internet access (or HTTPS_PROXY set where `ollama serve` starts)."
+        )
+    return ""
+
+
 def _status(error: ResponseStatusError, a: Audience) -> Wording:
     kind = " (an HTML page)" if error.html else ""
     words = f": {_quote(error.server_message, a)}" if error.server_message else ""
@@ -277,7 +292,7 @@ def _status(error: ResponseStatusError, a: Audience) -> Wording:
         phrase = ""
     head = f"{error.method} {error.url}".strip() if error.method else str(error.url)
     if error.reason is Reason.STATUS and 200 <= error.status < 300:
-        return Wording(_sentence(f"{head} reported a failure{words}"), "")
+        return Wording(_sentence(f"{head} reported a failure{words}"), _failure_advice(error))
     return Wording(
         _sentence(f"{head} answered {error.status}{phrase}{kind}{words}"), _status_advice(error, a)
     )
