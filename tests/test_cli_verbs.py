@@ -46,6 +46,25 @@ def test_a_first_word_that_is_no_model_goes_to_the_default_model_which_is_named(
     assert content(fake_ollama) == "hello there"
 
 
+@pytest.mark.parametrize("word", ["nosuch:1b", "someone/nosuch:latest"])
+def test_a_first_word_that_can_only_be_a_model_is_not_sent_to_another_model(
+    fake_ollama: FakeOllama, word: str
+) -> None:
+    line = one_error(run_cli("run", word, "Hello", host=fake_ollama.url))
+    assert line.startswith(f"error: model {word!r} is not on the server at ")
+    assert f"ollama-provider pull {word}" in line
+    assert fake_ollama.count(CHAT) == 0 or fake_ollama.last_body(CHAT)["model"] == word
+
+
+@pytest.mark.parametrize("prompt", [["Summarise:", "this"], ["note:", "x"], ["Hi:there"]])
+def test_words_with_a_colon_stay_words_of_the_prompt(
+    fake_ollama: FakeOllama, prompt: list[str]
+) -> None:
+    proc = run_cli("chat", *prompt, host=fake_ollama.url)
+    assert (proc.returncode, proc.stderr) == (0, FIRST)
+    assert content(fake_ollama) == " ".join(prompt)
+
+
 def test_piped_text_and_the_prompt_are_sent_together(fake_ollama: FakeOllama) -> None:
     diff = "--- a/x\n+++ b/x\n+new line\n"
     ok(run_cli("run", "llama3.2", "Write a commit message", host=fake_ollama.url, stdin=diff))

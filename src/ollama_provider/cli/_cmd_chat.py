@@ -7,6 +7,7 @@ Without either, the server's first model answers, and stderr says which.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -126,10 +127,19 @@ async def pick_model(state: Settings, model: str | None, words: list[str]) -> tu
         return model, False
     if words:
         found = await Ollama.find_model(words[0], state.api_base, **state.call)
+        if found is None and _MODEL_REFERENCE.fullmatch(words[0]):
+            found = words[0]  # `run llama3.2:1b hi` meant a model: its absence is the error
         if found is not None:
             del words[0]
             return found, False
     return await Ollama.first_model(state.api_base, **state.call), True
+
+
+#: A word only a model reference looks like: ``name:tag`` or ``user/name:tag`` (lower-case
+#: name, a tag after the colon). ``hello`` or ``Summarise:`` stay words of the prompt.
+_MODEL_REFERENCE = re.compile(
+    r"(?:[a-z0-9][a-z0-9._-]*(?::\d+)?/)*[a-z0-9][a-z0-9._-]*:[A-Za-z0-9][A-Za-z0-9._-]*"
+)
 
 
 def announce(name: str) -> None:
