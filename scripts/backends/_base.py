@@ -29,7 +29,7 @@ import time
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO
+from typing import IO, Any
 
 MODEL_ALIAS = "smollm2:135m"
 MODEL_FILENAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -161,6 +161,31 @@ def spawn(
             start_new_session=True,
             preexec_fn=_die_with_parent(),  # noqa: PLW1509 - it only calls prctl()
         )
+
+
+class RunningServer:
+    """What every started server offers (mixed into its dataclass, which has ``url``,
+    ``process`` and ``log_path``): its ``/v1`` base, its log's tail, a stop, a ``with``."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: pathlib.Path
+
+    @property
+    def base_url(self) -> str:
+        return self.url + "/v1"
+
+    def log_tail(self, lines: int = 60) -> str:
+        return tail(self.log_path, lines)
+
+    def stop(self) -> None:
+        stop(self.process)
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:

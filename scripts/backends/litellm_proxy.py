@@ -41,14 +41,13 @@ from dataclasses import dataclass, field
 
 from ._base import (
     MODEL_ALIAS,
+    RunningServer,
     cache_dir,
     free_port,
     locked,
     run_logged,
     say,
     spawn,
-    stop,
-    tail,
     wait_until,
 )
 
@@ -111,7 +110,7 @@ def ensure_venv() -> pathlib.Path:
 
 
 @dataclass
-class LiteLLMProxy:
+class LiteLLMProxy(RunningServer):
     """A running proxy: ``base_url`` is its OpenAI-compatible base; calls need ``master_key``."""
 
     url: str
@@ -120,22 +119,6 @@ class LiteLLMProxy:
     log_path: pathlib.Path
     config_path: pathlib.Path
     model: str = MODEL_ALIAS
-
-    @property
-    def base_url(self) -> str:
-        return self.url + "/v1"
-
-    def log_tail(self, lines: int = 60) -> str:
-        return tail(self.log_path, lines)
-
-    def stop(self) -> None:
-        stop(self.process)
-
-    def __enter__(self) -> LiteLLMProxy:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def config_text(backends: Sequence[str], model: str = MODEL_ALIAS) -> str:

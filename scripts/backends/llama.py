@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 from ._base import (
     MODEL_ALIAS,
+    RunningServer,
     failure,
     fetch_model,
     free_port,
@@ -41,7 +42,6 @@ from ._base import (
     say,
     spawn,
     stop,
-    tail,
     wait_until,
 )
 from ._template import TOOLS_CHAT_TEMPLATE
@@ -52,29 +52,13 @@ CACHE_RAM_MIB = 256  # the server's prompt cache would take 8 GiB by default
 
 
 @dataclass
-class LlamaServer:
+class LlamaServer(RunningServer):
     """A running server: ``base_url`` is the OpenAI-compatible base (``url + "/v1"``)."""
 
     url: str
     process: subprocess.Popen[bytes] = field(repr=False)
     log_path: pathlib.Path
     model: str = MODEL_ALIAS
-
-    @property
-    def base_url(self) -> str:
-        return self.url + "/v1"
-
-    def log_tail(self, lines: int = 60) -> str:
-        return tail(self.log_path, lines)
-
-    def stop(self) -> None:
-        stop(self.process)
-
-    def __enter__(self) -> LlamaServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def start(

@@ -44,6 +44,7 @@ from ._base import (
     MODEL_ALIAS,
     MODEL_FILENAME,
     MODEL_SHA256,
+    RunningServer,
     cache_dir,
     fetch_model,
     free_port,
@@ -53,7 +54,6 @@ from ._base import (
     say,
     spawn,
     stop,
-    tail,
     wait_until,
 )
 
@@ -192,7 +192,7 @@ def _vendor_headers() -> pathlib.Path:
 
 
 @dataclass
-class OllamaServer:
+class OllamaServer(RunningServer):
     """A running ``ollama serve``; ``url`` is its root, ``base_url`` its ``/v1`` layer."""
 
     url: str
@@ -203,25 +203,12 @@ class OllamaServer:
     model: str = MODEL_ALIAS
     _stopped: bool = field(default=False, repr=False)
 
-    @property
-    def base_url(self) -> str:
-        return self.url + "/v1"
-
-    def log_tail(self, lines: int = 60) -> str:
-        return tail(self.log_path, lines)
-
     def stop(self) -> None:
         """Stop the server and its runners (the whole process group); remove its HOME."""
         if not self._stopped:
             self._stopped = True
             stop(self.process)
             shutil.rmtree(self.home, ignore_errors=True)
-
-    def __enter__(self) -> OllamaServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def start(
