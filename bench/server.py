@@ -17,6 +17,12 @@ A model's serving capacity: ``--slots N`` lets at most N paced answers
 (``bench:N@pace``) stream at once, the others wait for a free slot before their
 headers, as llama.cpp's ``--parallel`` slots do; ``--models a,b`` adds names to
 the model lists.
+
+Why not the tests' fake Ollama (``tests.support.fake_ollama``): it builds each
+line as it goes, the way a real server does, and that costs it 13.5 µs of CPU
+per streamed line against under 0.1 µs here (20,000-line ``/api/chat`` stream,
+measured 2026-12-04). On two cores the fake would be the bottleneck and every
+ratio would measure it, not the client.
 """
 
 from __future__ import annotations
