@@ -319,8 +319,9 @@ def resolve_servers(
     (each read with the same rules, ``OLLAMA_PORT`` as the default port of each)."""
     if api_base is not None and api_base.strip():
         return (resolve_ollama(api_base, env, setting=setting),)
-    hosts = [h for h in env.get("OLLAMA_HOST", "").split(",") if h.strip()]
-    if len(hosts) <= 1:
+    value = env.get("OLLAMA_HOST", "")
+    hosts = [h for h in value.split(",") if h.strip()]  # blank entries ("a,", "a,,b") go
+    if not hosts or "," not in value:
         return (resolve_ollama(None, env, setting=setting),)
     port = env.get("OLLAMA_PORT", "")
     return tuple(resolve_ollama(None, {"OLLAMA_HOST": h, "OLLAMA_PORT": port}) for h in hosts)
