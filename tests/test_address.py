@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ollama_provider import InvalidHostError, ServerAddress, Source
-from ollama_provider._address import Note, parse_base_url, resolve_ollama
+from ollama_provider._address import Note, parse_base_url, resolve_ollama, resolve_servers
+from ollama_provider._proxies import PROXY_VARIABLES, choose_proxy
 
 TABLE = [
     # (OLLAMA_HOST, OLLAMA_PORT, expected root)
@@ -169,3 +170,49 @@ def test_any_value_gives_a_url_or_the_documented_error(host: str, port: str | No
     again = resolve_ollama(None, {"OLLAMA_HOST": address.root})
     assert again.root == address.root  # a fixed point
     assert resolve_ollama(address.root, {}).root == address.root.removesuffix("/v1")
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("a,", ["http://a:5000"]),
+        (" a , ", ["http://a:5000"]),
+        ("a,b,", ["http://a:5000", "http://b:5000"]),
+        ("a,,b", ["http://a:5000", "http://b:5000"]),
+        ("a", ["http://a:5000"]),
+    ],
+)
+def test_a_host_list_drops_blank_entries_also_when_one_host_is_left(
+    host: str, expected: list[str]
+) -> None:
+    servers = resolve_servers(None, {"OLLAMA_HOST": host, "OLLAMA_PORT": "5000"})
+    assert [s.root for s in servers] == expected
+
+
+def test_a_host_list_of_blanks_names_no_server() -> None:
+    with pytest.raises(InvalidHostError):
+        resolve_servers(None, {"OLLAMA_HOST": " , "})
+
+
+class _Recording(dict[str, str]):
+    """An environment that remembers which variables were read."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        self.read.add(key)
+        return super().get(key, default)
+
+
+@pytest.mark.parametrize("base", ["http://example.com", "https://example.com"])
+@pytest.mark.parametrize("values", [{}, {"ALL_PROXY": "http://proxy:3128"}])
+def test_proxy_variables_name_every_variable_the_proxy_rule_reads(
+    base: str, values: dict[str, str]
+) -> None:
+    # The endpoint cache keys on PROXY_VARIABLES: a variable read but not named
+    # there would leave a changed proxy setting unnoticed.
+    env = _Recording(values)
+    choose_proxy(parse_base_url(base), None, env)
+    assert env.read and env.read <= set(PROXY_VARIABLES)

@@ -7,7 +7,9 @@ The port comes from the host value when it names one; else from ``OLLAMA_PORT``;
 else 80/443 when a scheme was written; else 11434. Bind-all addresses
 (``0.0.0.0``, ``::``) are not addresses to connect to and become loopback.
 Credentials in the value become Basic auth: they are kept out of ``root`` and
-out of ``repr()``. This module is the only place that splits a URL's userinfo.
+out of ``repr()``. A URL's userinfo is split (:func:`split_userinfo`) and hidden
+(:func:`hide_userinfo`) only here; the proxy rule calls these, and the redactor
+masks any ``user:pw@`` it finds in free text.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import enum
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import unquote
 
 from ._errors import InvalidHostError
@@ -112,9 +114,6 @@ class ServerAddress:
     @property
     def is_loopback(self) -> bool:
         return is_loopback(self.host)
-
-    def url(self, path: str) -> str:
-        return self.root + path
 
 
 def is_loopback(host: str) -> bool:
@@ -214,9 +213,23 @@ class _Parser:
             raise self.fail(HostProblem.PATH_DOTS)
         return "/" + "/".join(seg for seg in segments if seg) if text.strip("/") else ""
 
-    def parse(
-        self, raw: str, env_port: str | None
-    ) -> tuple[str, str, int, str, str | None, str | None]:
+    def address(
+        self,
+        scheme: str,
+        host: str,
+        port: int,
+        path: str,
+        source: Source,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> ServerAddress:
+        return ServerAddress(
+            scheme, host, port, path, source, self.setting, self.shown, tuple(self.notes),
+            username, password,
+        )  # fmt: skip
+
+    def parse(self, raw: str, source: Source, env_port: str = "") -> ServerAddress:
+        """``raw`` as an address; ``env_port`` (OLLAMA_PORT, "" if unset) when it names no port."""
         value = _strip(raw)
         if any(ord(c) < 0x21 or c == "\x7f" for c in value):
             raise self.fail(HostProblem.CONTROL_CHARACTERS)
@@ -250,14 +263,21 @@ class _Parser:
         host = self.host(host_text)
         if has_port:
             port = self.port(port_text)
-        elif env_port is not None and _strip(env_port):
-            port = _Parser("OLLAMA_PORT", env_port).port(_strip(env_port))
+        elif (from_env := _env_port(env_port)) is not None:
+            port = from_env
             self.notes.append(Note.PORT_FROM_ENV)
         elif sep:
             port = 443 if scheme == "https" else 80
         else:
             port = DEFAULT_PORT
-        return scheme, host, port, self.path(slash + path_text), username, password
+        path = self.path(slash + path_text)
+        return self.address(scheme, host, port, path, source, username, password)
+
+
+def _env_port(value: str) -> int | None:
+    """The port ``OLLAMA_PORT`` names, or None when it is blank (or unset: ``""``)."""
+    text = _strip(value)
+    return _Parser("OLLAMA_PORT", value).port(text) if text else None
 
 
 def resolve_ollama(
@@ -268,42 +288,28 @@ def resolve_ollama(
     ``setting`` names ``api_base`` as the caller spells it (the CLI says ``--host``).
     """
     if api_base is not None and api_base.strip():
-        parser = _Parser(setting, api_base)
-        scheme, host, port, path, user, pw = parser.parse(api_base, None)
-        if path == "/v1" or path.endswith("/v1"):
-            path = path[:-3]
-            parser.notes.append(Note.V1_REMOVED)
-        source = Source.ARGUMENT
+        address = _Parser(setting, api_base).parse(api_base, Source.ARGUMENT)
+        if address.path.endswith("/v1"):
+            notes = (*address.notes, Note.V1_REMOVED)
+            return replace(address, path=address.path[:-3], notes=notes)
+        return address
+    host_value = env.get("OLLAMA_HOST", "")
+    env_port = env.get("OLLAMA_PORT", "")
+    if _strip(host_value):
+        return _Parser("OLLAMA_HOST", host_value).parse(host_value, Source.OLLAMA_HOST, env_port)
+    port = _env_port(env_port)
+    if port is not None:
+        parser, source = _Parser("OLLAMA_PORT", env_port), Source.OLLAMA_PORT
     else:
-        host_value = env.get("OLLAMA_HOST", "")
-        env_port = env.get("OLLAMA_PORT")
-        if _strip(host_value):
-            parser = _Parser("OLLAMA_HOST", host_value)
-            source = Source.OLLAMA_HOST
-            scheme, host, port, path, user, pw = parser.parse(host_value, env_port)
-        else:
-            scheme, host, path, user, pw = "http", "127.0.0.1", "", None, None
-            if env_port is not None and _strip(env_port):
-                parser = _Parser("OLLAMA_PORT", env_port)
-                port, source = parser.port(_strip(env_port)), Source.OLLAMA_PORT
-            else:
-                parser = _Parser("OLLAMA_HOST", "")  # what a user would set to change it
-                port, source = DEFAULT_PORT, Source.DEFAULT
-            parser.notes.append(Note.HOST_NOT_SET)
-    return ServerAddress(
-        scheme, host, port, path, source, parser.setting, parser.shown, tuple(parser.notes),
-        user, pw,
-    )  # fmt: skip
+        parser = _Parser("OLLAMA_HOST", "")  # what a user would set to change it
+        port, source = DEFAULT_PORT, Source.DEFAULT
+    parser.notes.append(Note.HOST_NOT_SET)
+    return parser.address("http", "127.0.0.1", port, "", source)
 
 
 def parse_base_url(value: str, *, setting: str = "api_base") -> ServerAddress:
     """An OpenAI-compatible base URL, kept whole (``/v1`` stays), credentials split off."""
-    parser = _Parser(setting, value)
-    scheme, host, port, path, user, pw = parser.parse(value, None)
-    return ServerAddress(
-        scheme, host, port, path, Source.ARGUMENT, setting, parser.shown, tuple(parser.notes),
-        user, pw,
-    )  # fmt: skip
+    return _Parser(setting, value).parse(value, Source.ARGUMENT)
 
 
 def resolve_servers(
@@ -313,8 +319,9 @@ def resolve_servers(
     (each read with the same rules, ``OLLAMA_PORT`` as the default port of each)."""
     if api_base is not None and api_base.strip():
         return (resolve_ollama(api_base, env, setting=setting),)
-    hosts = [h for h in env.get("OLLAMA_HOST", "").split(",") if h.strip()]
-    if len(hosts) <= 1:
+    value = env.get("OLLAMA_HOST", "")
+    hosts = [h for h in value.split(",") if h.strip()]  # blank entries ("a,", "a,,b") go
+    if not hosts or "," not in value:
         return (resolve_ollama(None, env, setting=setting),)
-    port = {k: v for k, v in env.items() if k == "OLLAMA_PORT"}
-    return tuple(resolve_ollama(None, {"OLLAMA_HOST": h, **port}) for h in hosts)
+    port = env.get("OLLAMA_PORT", "")
+    return tuple(resolve_ollama(None, {"OLLAMA_HOST": h, "OLLAMA_PORT": port}) for h in hosts)

@@ -4,8 +4,8 @@ One :class:`ChatAssembler` per response. It turns OpenAI ``chat.completion.chunk
 objects (every Ollama release's shape, llama.cpp, vLLM), Ollama's native
 ``/api/chat`` and ``/api/generate`` lines, and whole non-streaming answers into
 the same items: ``str`` text, :class:`Reasoning`, :class:`ToolCalls`,
-:class:`FinishReason`, :class:`Usage`. All shapes go through one field
-extraction (:meth:`ChatAssembler._message`).
+:class:`FinishReason`, :class:`Usage`, :class:`Logprobs`, :class:`Context`. All
+shapes go through one field extraction (:meth:`ChatAssembler._message`).
 
 Values are normalised where a server's intent is clear (content given as a list
 of text parts, token counts as digit strings) and rejected with a
@@ -28,7 +28,7 @@ from ._events import Context, FinishReason, Logprobs, Reasoning, TokenLogprob, T
 
 __all__ = ["ChatAssembler", "ServerStreamError", "UnexpectedAnswerError", "error_text"]
 
-Item = Any  # str | Reasoning | ToolCalls | Usage | FinishReason
+Item = Any  # str | Reasoning | ToolCalls | Usage | FinishReason | Logprobs | Context
 _loads = orjson.loads
 _dumps = orjson.dumps
 _MAX_TOOL_CALLS = 1024  # distinct call indexes one answer may open

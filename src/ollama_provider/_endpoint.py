@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from ._address import ServerAddress
 from ._errors import Action, ProviderError
+from ._proxies import PROXY_VARIABLES as _PROXY_VARIABLES
 from ._proxies import ProxyChoice, choose_proxy
 from ._redact import Redactor
 from ._timeout import Timeout
@@ -29,11 +30,6 @@ __all__ = ["Endpoint", "check_headers", "cloud_key", "endpoint_for", "reset"]
 
 _USER_AGENT = f"ollama-provider/{__version__}"
 _KEY = os.urandom(32)  # keys cache identities to this process: secrets are never kept plain
-_PROXY_VARIABLES = tuple(
-    name
-    for base in ("http", "https", "all", "no")
-    for name in (f"{base}_proxy", f"{base.upper()}_PROXY")
-)
 
 
 @dataclass(slots=True)

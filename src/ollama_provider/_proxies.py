@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 
 from ._address import ServerAddress, hide_userinfo, split_userinfo
 
-__all__ = ["ProxyChoice", "choose_proxy"]
+__all__ = ["PROXY_VARIABLES", "ProxyChoice", "choose_proxy"]
+
+# The names choose_proxy may read (a server's scheme is http or https), each in
+# the two spellings _lookup tries: what decides the proxy of a cached endpoint.
+_NAMES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+PROXY_VARIABLES = tuple(spelling for name in _NAMES for spelling in (name, name.upper()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,9 @@
 """Module-level state, and the one function that forgets all of it.
 
-The caches (model lists, endpoints, parsed addresses, TLS contexts, timeouts)
-exist for speed and are measured in ``bench/``; none holds anything a caller
-could not get again. The pool of several servers keeps each one's load,
-cool-down and turn. Tests call :func:`reset` between cases.
+The caches (model lists, endpoints, parsed addresses, TLS contexts) exist for
+speed and are measured in ``bench/``; none holds anything a caller could not
+get again. The pool of several servers keeps each one's load and cool-down.
+Tests call :func:`reset` between cases.
 """
 
 from __future__ import annotations

@@ -126,7 +126,9 @@ class _Channel:
         self._round = 0  # producer only: the wait in progress, if not yet woken
         self._taken = self._taken_chars = 0  # consumer only
         self._woken = 0  # consumer only: the last round it woke
-        self._space = asyncio.Event()  # made on the portal's loop thread
+        # Made on the consumer's thread: an Event binds to the loop that first waits
+        # on it (Python 3.10+), the portal's, where put() waits and set() runs.
+        self._space = asyncio.Event()
 
     def _full(self) -> bool:
         return (
@@ -169,11 +171,9 @@ def iterate(agen: AsyncIterator[T]) -> Iterator[T]:
     leaving early closes it on the portal."""
     portal = _get_portal()
     _check_thread(portal)
-    ready: concurrent.futures.Future[_Channel] = concurrent.futures.Future()
+    channel = _Channel(portal.loop)
 
     async def pump() -> None:
-        channel = _Channel(asyncio.get_running_loop())
-        ready.set_result(channel)
         try:
             async for item in agen:
                 await channel.put(_ITEM, item)
@@ -190,7 +190,6 @@ def iterate(agen: AsyncIterator[T]) -> Iterator[T]:
 
     future = asyncio.run_coroutine_threadsafe(pump(), portal.loop)
     try:
-        channel = ready.result()
         while True:
             kind, value = channel.take()
             if kind == _ITEM:
@@ -202,9 +201,7 @@ def iterate(agen: AsyncIterator[T]) -> Iterator[T]:
     finally:
         if not future.done():
             future.cancel()  # cancels the pump task: the stream closes on the portal
-            try:
+            # Cancelled, timed out or failed while closing: the consumer already left,
+            # nothing to report to (all three are Exceptions in concurrent.futures).
+            with contextlib.suppress(Exception):
                 future.result(timeout=10)
-            except (concurrent.futures.CancelledError, concurrent.futures.TimeoutError):
-                pass
-            except Exception:  # noqa: S110 - the consumer already left; nothing to report to
-                pass

@@ -95,7 +95,10 @@ class HTTPResponse(Protocol):
         ...
 
     async def read_all(self, limit: int) -> bytes:
-        """The whole (rest of the) body, at most ``limit + 1`` bytes (callers check the size)."""
+        """The whole (rest of the) body, or its start once more than ``limit`` bytes have come.
+
+        The last read may go past ``limit`` by up to one piece: callers check the size.
+        """
         ...
 
     def shorten_wait(self, seconds: float) -> None:
@@ -140,17 +143,21 @@ def _timeout_error(request: HTTPRequest, phase: Phase) -> ProviderTimeoutError:
     return ProviderTimeoutError(phase=phase, timeout=limit, url=request.url)
 
 
-def map_error(exc: BaseException, request: HTTPRequest, phase: Phase | None) -> ProviderError:
+def map_error(
+    exc: BaseException, request: HTTPRequest, phase: Phase, *, reading: bool
+) -> ProviderError:
     """The one place where transport exceptions become the library's own (facts only).
 
-    ``phase`` is the wait in progress, or None once the body is being read.
+    ``phase`` is the wait in progress, named if ``exc`` is a timeout (a connect
+    timeout is known by its type). ``reading``: the body was being read, so any
+    other failure interrupted the answer rather than leaving the server unreachable.
     """
     url, redact = request.url, request.redact
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         error: ProviderError = _timeout_error(request, Phase.CONNECT)
     elif isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
-        error = _timeout_error(request, phase or Phase.BETWEEN_CHUNKS)
-    elif phase is None:
+        error = _timeout_error(request, phase)
+    elif reading:
         error = StreamInterruptedError(url=url, reason=Reason.BROKE, detail=_detail(exc, redact))
     else:
         error = ServerUnreachableError(url=url, reason=_reason(exc), detail=_detail(exc, redact))
@@ -228,7 +235,7 @@ class _AiohttpResponse:
             self._expired = False
             error: ProviderError = _timeout_error(self._request, phase)
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-            error = map_error(exc, self._request, phase if _is_timeout(exc) else None)
+            error = map_error(exc, self._request, phase, reading=True)
         else:
             if not self.started and data:
                 self.started = True
@@ -274,18 +281,14 @@ def _uncancel(task: asyncio.Task[Any] | None) -> bool:
     return uncancel is None or uncancel() == 0
 
 
-def _is_timeout(exc: BaseException) -> bool:
-    return isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError))
-
-
 class _Pool:
     """One aiohttp session per event loop, closed when the loop shuts down."""
 
     __slots__ = ("closer", "session")
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
+    def __init__(self, session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop) -> None:
         self.session = session
-        self.closer: AsyncGenerator[None, None] | None = None
+        self.closer: AsyncGenerator[None, None] = _close_with_loop(loop, self)
 
 
 _pools: dict[asyncio.AbstractEventLoop, _Pool] = {}
@@ -336,9 +339,10 @@ async def _session() -> aiohttp.ClientSession:
             auto_decompress=True,
             trace_configs=[tracing],
         )
-        pool = _Pool(session)
+        pool = _Pool(session, loop)
         _pools[loop] = pool
-    pool.closer = _close_with_loop(loop, pool)
+    # Runs to the generator's yield without suspending: no other task on this loop
+    # (the only one that may close this pool) sees the pool with its closer unstarted.
     await pool.closer.__anext__()
     return session
 
@@ -349,10 +353,7 @@ async def aclose_pool() -> None:
     with _pools_lock:
         pool = _pools.pop(loop, None)
     if pool is not None:
-        if pool.closer is not None:
-            await pool.closer.aclose()
-        else:
-            await pool.session.close()
+        await pool.closer.aclose()
 
 
 def _ssl_arg(verify: bool | str | ssl.SSLContext) -> bool | ssl.SSLContext:
@@ -385,15 +386,10 @@ class AiohttpTransport:
         for attempt in (1, 2):
             context = SimpleNamespace(reused=False)
             try:
-                if wait is None:
+                async with _deadline(wait):  # None: no deadline
                     resp = await session.request(
                         request.method, request.url, trace_request_ctx=context, **options
                     )
-                else:
-                    async with _deadline(wait):
-                        resp = await session.request(
-                            request.method, request.url, trace_request_ctx=context, **options
-                        )
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
                 # A POST is sent again only when a pooled connection turned out to be
                 # closed under it (the server closed it while idle): a fresh connection
@@ -402,8 +398,7 @@ class AiohttpTransport:
                 if attempt == 1 and context.reused and resendable and _dropped(exc):
                     logger.debug("retrying %s %s once: %s", request.method, request.url, exc)
                     continue
-                phase = Phase.CONNECT if isinstance(exc, aiohttp.ClientConnectorError) else None
-                error = map_error(exc, request, phase or Phase.FIRST_BYTE)
+                error = map_error(exc, request, Phase.FIRST_BYTE, reading=False)
                 break
             if debug:
                 logger.debug("%s %s -> %d", request.method, request.url, resp.status)
