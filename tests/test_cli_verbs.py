@@ -236,6 +236,18 @@ def test_api_key_option_and_file_are_sent_and_never_shown(
     assert missing.returncode == 2 and "--api-key-file" in missing.stderr
 
 
+def test_doctor_sends_the_api_key(fake_ollama: FakeOllama, tmp_path: Path) -> None:
+    fake_ollama.auth = "s3cret-key"
+    refused = run_cli("doctor", host=fake_ollama.url)
+    assert refused.returncode == 1 and "401" in refused.stdout
+    out = ok(run_cli("doctor", "--api-key", "s3cret-key", host=fake_ollama.url))
+    assert "reachable  yes\n" in out and out.endswith("\nno problems found\n")
+    key_file = tmp_path / "key"
+    key_file.write_text("s3cret-key\n")
+    ok(run_cli("doctor", "--api-key-file", str(key_file), host=fake_ollama.url))
+    assert fake_ollama.calls[-1].headers["authorization"] == "Bearer s3cret-key"
+
+
 def test_ollama_api_key_is_not_sent_to_a_local_server(fake_ollama: FakeOllama) -> None:
     env = cli_env(fake_ollama.url, OLLAMA_API_KEY="cloud-key")
     ok(run_cli("ls", env=env))

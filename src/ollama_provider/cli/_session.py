@@ -152,7 +152,9 @@ class Session:
     def _list_models(self) -> None:
         self.say(f"model: {self.model}")
         try:
-            names = run(Ollama.get_models_async(self.state.api_base, refresh=True))
+            names = run(
+                Ollama.get_models_async(self.state.api_base, refresh=True, **self.state.call)
+            )
         except ProviderError as exc:
             self.error(exc)
             return
