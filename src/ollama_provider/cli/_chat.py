@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.status import Status
 
-__all__ = ["Printer", "interactive", "one_shot", "one_shot_items", "stream_reply"]
+__all__ = ["Printer", "interactive", "one_shot", "one_shot_items", "print_answer", "stream_reply"]
 
 
 class Printer:
@@ -201,6 +201,21 @@ async def stream_reply(items: AsyncResult, printer: Printer) -> None:
         await items.aclose()
 
 
+def print_answer(printer: Printer, items: AsyncResult) -> None:
+    """Stream one answer through ``printer``, a spinner first; Ctrl-C (KeyboardInterrupt)
+    or an error ends the open lines and is raised again for the caller to handle."""
+    printer.wait()
+    try:
+        run(stream_reply(items, printer))
+    except KeyboardInterrupt:
+        printer.abort(interrupted=True)
+        raise
+    except (ProviderError, ValueError):
+        printer.abort()
+        raise
+    printer.close()
+
+
 def one_shot_items(
     state: Settings,
     items: AsyncResult,
@@ -214,16 +229,10 @@ def one_shot_items(
     printer = Printer(
         state, json_lines=json_lines, show_reasoning=show_reasoning, verbose=verbose, model=model
     )
-    printer.wait()
     try:
-        run(stream_reply(items, printer))
+        print_answer(printer, items)
     except KeyboardInterrupt:
-        printer.abort(interrupted=True)
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
-    except (ProviderError, ValueError):
-        printer.abort()
-        raise
-    printer.close()
 
 
 def one_shot(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import Ollama, ProviderError
-from ._chat import Printer, stream_reply
+from ._chat import Printer, print_answer
 from ._common import Settings, error_text, run
 
 if TYPE_CHECKING:
@@ -245,24 +245,20 @@ class Session:
             verbose=self.verbose,
             model=self.model,
         )
-        printer.wait()
         items = Ollama.create_async_generator(
             self.model, self.messages, self.state.api_base, **self.state.call, **self.params
         )
         try:
-            run(stream_reply(items, printer))
+            print_answer(printer, items)
         except KeyboardInterrupt:
-            printer.abort(interrupted=True)
             self.messages.pop()
             self.say("(stopped; this exchange is not kept)")
             return
         except (ProviderError, ValueError) as exc:
-            printer.abort()
             self.messages.pop()
             self.error(exc)
             return
         self.images = []
-        printer.close()
         self.messages.append({"role": "assistant", "content": printer.answer})
 
     # -- the loop ----------------------------------------------------------------------
