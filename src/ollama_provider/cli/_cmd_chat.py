@@ -11,7 +11,7 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import click
 
@@ -22,6 +22,7 @@ __all__ = ["COMMANDS", "pick_model", "prompt_text"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 THINK_LEVELS = ("low", "medium", "high")
+EMPTY_STDIN = "no prompt: stdin was empty (give PROMPT as an argument)"
 
 
 class _ThinkCommand(click.Command):
@@ -170,7 +171,26 @@ def _check_stdin(words: list[str], piped: str | None) -> None:
     if sys.stdin is None:
         raise click.UsageError("no prompt, and stdin is closed: give PROMPT as an argument")
     if piped is not None and not piped.strip():
-        raise click.UsageError("no prompt: stdin was empty (give PROMPT as an argument)")
+        raise click.UsageError(EMPTY_STDIN)
+
+
+class _Asked(NamedTuple):
+    state: Settings
+    model: str
+    first: bool  # the server's first model: announce it
+    text: str  # the prompt, "" when none was given
+    piped: str | None  # stdin's text, None on a terminal
+
+
+def _ask(model: str | None, prompt: tuple[str, ...]) -> _Asked:
+    """What chat and generate both need first: stdin read and checked, the model chosen
+    (perhaps the prompt's first word), and the prompt's text."""
+    state = settings()
+    words = list(prompt)
+    piped = piped_input()
+    _check_stdin(words, piped)
+    name, first = run(pick_model(state, model, words))
+    return _Asked(state, name, first, prompt_text(words, piped), piped)
 
 
 def _common_params(
@@ -197,10 +217,7 @@ def chat(
     """
     from ._chat import interactive, one_shot
 
-    state = settings()
-    words = list(prompt)
-    piped = piped_input()
-    _check_stdin(words, piped)
+    state, name, first, text, piped = _ask(model, prompt)
     params: dict[str, Any] = {"stream": not no_stream}
     params.update(_common_params(temperature, max_tokens, seed, _think(think, think_level)))
     if fmt is not None:
@@ -210,11 +227,9 @@ def chat(
         )  # fmt: skip
     if num_ctx is not None:
         params["options"] = {"num_ctx": num_ctx}
-    name, first = run(pick_model(state, model, words))
-    text = prompt_text(words, piped)
     if not text:
         if piped is not None:
-            raise click.UsageError("no prompt: stdin was empty (give PROMPT as an argument)")
+            raise click.UsageError(EMPTY_STDIN)
         if json_lines:
             raise click.UsageError("--json needs a prompt (an argument or stdin)")
         interactive(state, name, system, params, show_reasoning=show_reasoning, verbose=verbose)
@@ -245,12 +260,7 @@ def generate(
     """Complete PROMPT (Ollama's /api/generate): no conversation, no session."""
     from ._chat import one_shot_items
 
-    state = settings()
-    words = list(prompt)
-    piped = piped_input()
-    _check_stdin(words, piped)
-    name, first = run(pick_model(state, model, words))
-    text = prompt_text(words, piped)
+    state, name, first, text, _ = _ask(model, prompt)
     if not text:
         raise click.UsageError("no prompt: give PROMPT as an argument or on stdin")
     if first:
