@@ -218,6 +218,23 @@ def test_a_wrong_think_level_is_bad_usage(fake_ollama: FakeOllama) -> None:
     assert fake_ollama.server.count() == 0
 
 
+def test_think_in_a_session(capsys: pytest.CaptureFixture[str]) -> None:
+    from ollama_provider.cli._common import Settings
+    from ollama_provider.cli._session import Session
+
+    session = Session(Settings(), "qwen3:0.6b", None, {}, show_reasoning=False, verbose=False)
+    for line, sent in [("/set think", True), ("/set nothink", False), ("/set think low", "low")]:
+        assert session.command(line) and session.params["think"] == sent
+    session.command("/set think extreme")
+    assert session.params["think"] == "low"
+    assert capsys.readouterr().out.splitlines() == [
+        "think: on",
+        "think: off",
+        "think: low",
+        "usage: /set think [low|medium|high], or /set nothink",
+    ]
+
+
 # -- API keys ------------------------------------------------------------------------------
 
 

@@ -16,12 +16,12 @@ from typing import Any, NamedTuple, TypeVar
 import click
 
 from .. import Ollama
+from .._params import check_think
 from ._common import Settings, read_stdin, run, settings
 
 __all__ = ["COMMANDS", "pick_model", "prompt_text"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-THINK_LEVELS = ("low", "medium", "high")
 EMPTY_STDIN = "no prompt: stdin was empty (give PROMPT as an argument)"
 
 
@@ -107,12 +107,15 @@ def _run_options(f: F) -> F:
 
 
 def _think_level(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None or value in THINK_LEVELS:
-        return value
-    raise click.BadParameter(
-        f"{value!r} is not a level: use --think=low, medium or high (or --think, --no-think)",
-        param_hint="'--think'",
-    )
+    """``--think=LEVEL``: a level the library accepts (its ``check_think``)."""
+    try:
+        check_think(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a level: use --think=low, medium or high (or --think, --no-think)",
+            param_hint="'--think'",
+        ) from None
+    return value
 
 
 def _think(think: bool | None, level: str | None) -> bool | str | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import Ollama, ProviderError
+from .._params import check_think
 from ._chat import Printer, print_answer
 from ._common import Settings, error_text, run
 
@@ -196,11 +197,14 @@ class Session:
             )
 
     def _think(self, value: str) -> None:
-        levels = {"on": True, "off": False, "low": "low", "medium": "medium", "high": "high"}
-        if value not in levels:
+        """``on``, ``off`` or a level the library accepts (its ``check_think``)."""
+        think: bool | str = {"on": True, "off": False}.get(value, value)
+        try:
+            check_think(think)
+        except ValueError:
             self.say("usage: /set think [low|medium|high], or /set nothink")
             return
-        self.params["think"] = levels[value]
+        self.params["think"] = think
         self.say(f"think: {value}")
 
     def _settings(self) -> str:
