@@ -19,6 +19,7 @@ import click
 
 from .. import FinishReason, Ollama, ProviderError, Reasoning, ToolCalls, Usage
 from .._types import AsyncResult
+from .._wording import CLI, truncation_warning
 from ._common import EXIT_INTERRUPTED, Settings, is_terminal, run, write_out
 
 if TYPE_CHECKING:
@@ -165,10 +166,8 @@ class Printer:
         if self.state.stdout_partial:
             write_out(self.state, "\n")
         if self.finish_reason == "length" and not self.json_lines:
-            sys.stderr.write("note: the answer stopped at the token limit (--max-tokens)\n")
+            sys.stderr.write(f"note: the answer stopped at the token limit ({CLI.max_tokens})\n")
         if self.usage is not None and self.usage.truncated:
-            from .._wording import CLI, truncation_warning
-
             words = truncation_warning(self.model, self.usage.prompt_tokens, CLI)
             sys.stderr.write(f"note: {words}\n")
         if self.verbose:

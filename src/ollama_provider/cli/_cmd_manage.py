@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from .. import Ollama, Progress, ProviderError, __version__
+from .._wording import CLI
 from ._common import run, settings
 
 __all__ = ["COMMANDS"]
@@ -41,7 +42,7 @@ def models(as_json: bool) -> None:
     elif found:
         show(models_table(found, servers=len(state.servers) > 1))
     else:
-        _note("no models installed: pull one with `ollama-provider pull llama3.2`")
+        _note(f"no models installed: pull one with `{CLI.pull.format(name='llama3.2')}`")
 
 
 @click.command("show")
