@@ -197,7 +197,7 @@ def write_out(state: Settings, text: str) -> None:
     state.stdout_partial = not text.endswith("\n")
 
 
-def error_text(exc: BaseException, state: Settings | None = None) -> str:
+def error_text(exc: BaseException) -> str:
     """One line for an error: the library's words for a command-line user."""
     if isinstance(exc, ProviderError):
         from .._wording import CLI, describe

@@ -105,7 +105,7 @@ async def _version(state: Settings, address: ServerAddress, report: Report) -> b
     except ResponseStatusError as exc:
         report.row("reachable", f"yes, but /api/version answered {exc.status}")
         if exc.status == 404:
-            report.problems.append((describe(exc, CLI).message, NOT_OLLAMA))
+            report.problem(exc, NOT_OLLAMA)
             return True
         report.problem(exc)
         return False

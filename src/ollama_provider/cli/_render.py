@@ -35,7 +35,6 @@ from .. import Progress as ProgressLine
 
 __all__ = [
     "ProgressView",
-    "PullView",
     "human_size",
     "jsonable",
     "models_table",
@@ -305,10 +304,6 @@ class ProgressView:
         else:
             sys.stderr.write(text + "\n")
             sys.stderr.flush()
-
-
-#: The name of :class:`ProgressView` when only ``pull`` drew progress.
-PullView = ProgressView
 
 
 def _seconds(value: float) -> str:

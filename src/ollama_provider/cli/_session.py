@@ -108,7 +108,7 @@ class Session:
         sys.stdout.flush()
 
     def error(self, exc: BaseException) -> None:
-        sys.stderr.write(f"error: {error_text(exc, self.state)}\n")
+        sys.stderr.write(f"error: {error_text(exc)}\n")
         sys.stderr.flush()
 
     # -- slash commands ----------------------------------------------------------------
