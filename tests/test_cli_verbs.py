@@ -265,6 +265,17 @@ def test_doctor_sends_the_api_key(fake_ollama: FakeOllama, tmp_path: Path) -> No
     assert fake_ollama.calls[-1].headers["authorization"] == "Bearer s3cret-key"
 
 
+def test_the_api_key_file_is_read_once(tmp_path: Path) -> None:
+    from ollama_provider.cli._common import Settings
+
+    key_file = tmp_path / "key"
+    key_file.write_text("first-key\n")
+    state = Settings(api_key_file=key_file)
+    assert state.call["api_key"] == "first-key"
+    key_file.unlink()
+    assert state.key == "first-key" and state.call["api_key"] == "first-key"
+
+
 def test_ollama_api_key_is_not_sent_to_a_local_server(fake_ollama: FakeOllama) -> None:
     env = cli_env(fake_ollama.url, OLLAMA_API_KEY="cloud-key")
     ok(run_cli("ls", env=env))
