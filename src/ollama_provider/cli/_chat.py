@@ -159,7 +159,9 @@ class Printer:
             sys.stderr.flush()
 
     def close(self) -> None:
-        """End open lines; say so on stderr when the answer was cut by the token limit."""
+        """End open lines; then, on stderr, a note when the answer was cut by the token limit
+        or the prompt by the context window (the server truncated it), and with
+        ``--verbose`` the timing and token counts."""
         self._ended = time.monotonic()
         self._stop_spinner()
         self._close_reasoning()

@@ -1,8 +1,10 @@
 """The verbs that run a model: chat (run), generate, embed.
 
 Each takes the model as ``-m NAME`` or, as ``ollama run`` does, as the first word
-when that word names an installed model (the library's rule, ``Ollama.find_model``).
-Without either, the server's first model answers, and stderr says which.
+when that word names an installed model (the library's rule, ``Ollama.find_model``)
+or can only be a model reference (``name:tag``, ``user/name:tag``: then a missing
+model is the error, not a prompt sent elsewhere). Without either, the server's first
+model answers, and stderr says which.
 """
 
 from __future__ import annotations
@@ -125,7 +127,10 @@ def _think(think: bool | None, level: str | None) -> bool | str | None:
 async def pick_model(state: Settings, model: str | None, words: list[str]) -> tuple[str, bool]:
     """The model, and whether it is the server's first (so the user should be told).
 
-    The first word is taken as the model (and removed) when it names an installed one.
+    The first word is taken as the model (and removed) when it names an installed one,
+    or when it looks like nothing but a model reference (``_MODEL_REFERENCE``: a tag
+    after a colon), so that a missing ``llama3.2:1b`` is reported rather than sent as
+    a prompt to the first model.
     """
     if model:
         return model, False

@@ -1,5 +1,6 @@
 """The verbs that manage models: models (list, ls), show, ps, pull, push, create, rm, cp,
-stop, version, doctor. Each is one library call; what they print is in ``_render``.
+stop, version, doctor. Each is a thin layer over the library: one call, or one per MODEL
+for rm and stop, several for doctor; what they print is in ``_render``.
 
 Data goes to stdout (tables, ``--json``); progress and confirmations to stderr.
 """

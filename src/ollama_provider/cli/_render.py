@@ -1,4 +1,5 @@
-"""Terminal output with rich: tables, pull progress, sizes, relative times, JSON.
+"""Terminal output with rich: tables, pull/push/create progress, sizes, relative times, JSON,
+and the ``--verbose`` timing lines.
 
 Colour and progress bars only on a terminal (rich also honours ``NO_COLOR`` and
 ``TERM=dumb``); through a pipe, tables come out as plain aligned columns with no
