@@ -235,6 +235,25 @@ def test_think_in_a_session(capsys: pytest.CaptureFixture[str]) -> None:
     ]
 
 
+def test_load_in_a_session_takes_a_path_quoted_or_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ollama_provider.cli._common import Settings
+    from ollama_provider.cli._session import Session
+
+    image = tmp_path / "a cat.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    session = Session(Settings(), "llava:7b", None, {}, show_reasoning=False, verbose=False)
+    for line in (f"/load {image}", f"/load '{image}'", f'/load "{image}"'):
+        session.command(line)
+    session.command(f"/load {tmp_path / 'nope.png'}")
+    assert session.images == [image] * 3
+    assert capsys.readouterr().out.splitlines() == [
+        *["attached a cat.png: it goes with your next message"] * 3,
+        f"no such file: {tmp_path / 'nope.png'}",
+    ]
+
+
 # -- API keys ------------------------------------------------------------------------------
 
 

@@ -39,8 +39,13 @@ HELP = """\
 Ctrl-C stops an answer; Ctrl-D on an empty line leaves."""
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
-_NUMBERS: dict[str, type] = {"temperature": float, "top_p": float, "num_ctx": int, "seed": int}
-_NUMBERS["max_tokens"] = int
+_NUMBERS: dict[str, type] = {
+    "temperature": float,
+    "top_p": float,
+    "num_ctx": int,
+    "seed": int,
+    "max_tokens": int,
+}
 _OPTIONS = ("num_ctx",)  # Ollama-only: sent as options, which routes to the native API
 
 
@@ -63,14 +68,19 @@ def _history() -> History:
     return FileHistory(str(path))
 
 
+def _words(text: str) -> list[str]:
+    """The words of a line as a shell splits them (quotes and backslashes undone); with an
+    unclosed quote, split at blanks."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
 def image_paths(text: str) -> list[Path]:
     """Words of a message that name image files on this machine (quotes allowed)."""
-    try:
-        words = shlex.split(text)
-    except ValueError:
-        words = text.split()
     found = []
-    for word in words:
+    for word in _words(text):
         path = Path(word).expanduser()
         if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
             found.append(path)
@@ -227,7 +237,8 @@ class Session:
         self.say(self._settings())
 
     def _load(self, arg: str) -> None:
-        path = Path(arg.strip("'\"")).expanduser()
+        words = _words(arg)  # a quoted path as in a message; unquoted blanks stay in the name
+        path = Path(words[0] if len(words) == 1 else arg).expanduser()
         if not path.is_file():
             self.say(f"no such file: {path}")
             return
