@@ -629,6 +629,20 @@ def test_doctor_403_gives_the_host_header_advice(fake_ollama: FakeOllama) -> Non
     assert "start the server with OLLAMA_HOST=0.0.0.0" in proc.stdout
 
 
+def test_doctor_says_a_server_without_api_version_is_not_ollama(fake_ollama: FakeOllama) -> None:
+    fake_ollama.server.add_fault("/api/version", status(404, b"404 page not found"), times=None)
+    proc = run_cli("doctor", host=fake_ollama.url)
+    assert proc.returncode == 1
+    assert "reachable  yes, but /api/version answered 404\n" in proc.stdout
+    assert "models     3 installed; the default is qwen3:0.6b\n" in proc.stdout
+    assert (
+        "  fix: the server has no /api/version, so it is not Ollama (an OpenAI-compatible "
+        "server such as llama.cpp or vLLM?): `chat` and `models` work with it; the other "
+        "verbs need Ollama\n"
+    ) in proc.stdout
+    assert proc.stdout.endswith("\n1 problem found\n")
+
+
 def test_doctor_mentions_a_proxy_for_a_remote_host(closed_port: int) -> None:
     proxy = f"http://someone:s3cret@127.0.0.1:{closed_port}"
     env = cli_env("ollama.example:11434", HTTPS_PROXY="", HTTP_PROXY=proxy)

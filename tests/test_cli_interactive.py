@@ -125,6 +125,19 @@ def test_default_model_system_prompt_and_ctrl_d(fake_ollama: FakeOllama, tmp_pat
         assert child.exitstatus == 0
 
 
+def test_the_model_list_in_a_session_sends_the_api_key(
+    fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    fake_ollama.auth = "s3cret-key"
+    env = session_env(fake_ollama, tmp_path)
+    with terminal("chat", "-m", "llama3.2", "--api-key", "s3cret-key", env=env) as child:
+        enter(child, "/model")
+        child.expect_exact("model: llama3.2\r\n")
+        child.expect_exact("installed: qwen3:0.6b, llama3.2:latest, llava:7b\r\n")
+        enter(child, "/exit")
+        child.expect(pexpect.EOF)
+
+
 def test_ctrl_c_stops_an_answer_and_the_session_goes_on(
     fake_ollama: FakeOllama, tmp_path: Path
 ) -> None:

@@ -218,6 +218,42 @@ def test_a_wrong_think_level_is_bad_usage(fake_ollama: FakeOllama) -> None:
     assert fake_ollama.server.count() == 0
 
 
+def test_think_in_a_session(capsys: pytest.CaptureFixture[str]) -> None:
+    from ollama_provider.cli._common import Settings
+    from ollama_provider.cli._session import Session
+
+    session = Session(Settings(), "qwen3:0.6b", None, {}, show_reasoning=False, verbose=False)
+    for line, sent in [("/set think", True), ("/set nothink", False), ("/set think low", "low")]:
+        assert session.command(line) and session.params["think"] == sent
+    session.command("/set think extreme")
+    assert session.params["think"] == "low"
+    assert capsys.readouterr().out.splitlines() == [
+        "think: on",
+        "think: off",
+        "think: low",
+        "usage: /set think [low|medium|high], or /set nothink",
+    ]
+
+
+def test_load_in_a_session_takes_a_path_quoted_or_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ollama_provider.cli._common import Settings
+    from ollama_provider.cli._session import Session
+
+    image = tmp_path / "a cat.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    session = Session(Settings(), "llava:7b", None, {}, show_reasoning=False, verbose=False)
+    for line in (f"/load {image}", f"/load '{image}'", f'/load "{image}"'):
+        session.command(line)
+    session.command(f"/load {tmp_path / 'nope.png'}")
+    assert session.images == [image] * 3
+    assert capsys.readouterr().out.splitlines() == [
+        *["attached a cat.png: it goes with your next message"] * 3,
+        f"no such file: {tmp_path / 'nope.png'}",
+    ]
+
+
 # -- API keys ------------------------------------------------------------------------------
 
 
@@ -234,6 +270,29 @@ def test_api_key_option_and_file_are_sent_and_never_shown(
     assert proc.returncode == 0 and "s3cret" not in proc.stderr
     missing = run_cli("ls", "--api-key-file", str(tmp_path / "nope"), host=fake_ollama.url)
     assert missing.returncode == 2 and "--api-key-file" in missing.stderr
+
+
+def test_doctor_sends_the_api_key(fake_ollama: FakeOllama, tmp_path: Path) -> None:
+    fake_ollama.auth = "s3cret-key"
+    refused = run_cli("doctor", host=fake_ollama.url)
+    assert refused.returncode == 1 and "401" in refused.stdout
+    out = ok(run_cli("doctor", "--api-key", "s3cret-key", host=fake_ollama.url))
+    assert "reachable  yes\n" in out and out.endswith("\nno problems found\n")
+    key_file = tmp_path / "key"
+    key_file.write_text("s3cret-key\n")
+    ok(run_cli("doctor", "--api-key-file", str(key_file), host=fake_ollama.url))
+    assert fake_ollama.calls[-1].headers["authorization"] == "Bearer s3cret-key"
+
+
+def test_the_api_key_file_is_read_once(tmp_path: Path) -> None:
+    from ollama_provider.cli._common import Settings
+
+    key_file = tmp_path / "key"
+    key_file.write_text("first-key\n")
+    state = Settings(api_key_file=key_file)
+    assert state.call["api_key"] == "first-key"
+    key_file.unlink()
+    assert state.key == "first-key" and state.call["api_key"] == "first-key"
 
 
 def test_ollama_api_key_is_not_sent_to_a_local_server(fake_ollama: FakeOllama) -> None:

@@ -86,7 +86,7 @@ class _Group(click.Group):
             traceback.print_exc()
             for line in error_details(exc):
                 click.echo(f"  {line}", err=True)
-        click.echo(f"error: {error_text(exc, state)}", err=True)
+        click.echo(f"error: {error_text(exc)}", err=True)
         raise click.exceptions.Exit(code) from None
 
 

@@ -19,13 +19,14 @@ import click
 
 from .. import FinishReason, Ollama, ProviderError, Reasoning, ToolCalls, Usage
 from .._types import AsyncResult
+from .._wording import CLI, truncation_warning
 from ._common import EXIT_INTERRUPTED, Settings, is_terminal, run, write_out
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.status import Status
 
-__all__ = ["Printer", "interactive", "one_shot", "one_shot_items", "stream_reply"]
+__all__ = ["Printer", "interactive", "one_shot", "one_shot_items", "print_answer", "stream_reply"]
 
 
 class Printer:
@@ -158,17 +159,17 @@ class Printer:
             sys.stderr.flush()
 
     def close(self) -> None:
-        """End open lines; say so on stderr when the answer was cut by the token limit."""
+        """End open lines; then, on stderr, a note when the answer was cut by the token limit
+        or the prompt by the context window (the server truncated it), and with
+        ``--verbose`` the timing and token counts."""
         self._ended = time.monotonic()
         self._stop_spinner()
         self._close_reasoning()
         if self.state.stdout_partial:
             write_out(self.state, "\n")
         if self.finish_reason == "length" and not self.json_lines:
-            sys.stderr.write("note: the answer stopped at the token limit (--max-tokens)\n")
+            sys.stderr.write(f"note: the answer stopped at the token limit ({CLI.max_tokens})\n")
         if self.usage is not None and self.usage.truncated:
-            from .._wording import CLI, truncation_warning
-
             words = truncation_warning(self.model, self.usage.prompt_tokens, CLI)
             sys.stderr.write(f"note: {words}\n")
         if self.verbose:
@@ -201,6 +202,21 @@ async def stream_reply(items: AsyncResult, printer: Printer) -> None:
         await items.aclose()
 
 
+def print_answer(printer: Printer, items: AsyncResult) -> None:
+    """Stream one answer through ``printer``, a spinner first; Ctrl-C (KeyboardInterrupt)
+    or an error ends the open lines and is raised again for the caller to handle."""
+    printer.wait()
+    try:
+        run(stream_reply(items, printer))
+    except KeyboardInterrupt:
+        printer.abort(interrupted=True)
+        raise
+    except (ProviderError, ValueError):
+        printer.abort()
+        raise
+    printer.close()
+
+
 def one_shot_items(
     state: Settings,
     items: AsyncResult,
@@ -214,16 +230,10 @@ def one_shot_items(
     printer = Printer(
         state, json_lines=json_lines, show_reasoning=show_reasoning, verbose=verbose, model=model
     )
-    printer.wait()
     try:
-        run(stream_reply(items, printer))
+        print_answer(printer, items)
     except KeyboardInterrupt:
-        printer.abort(interrupted=True)
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
-    except (ProviderError, ValueError):
-        printer.abort()
-        raise
-    printer.close()
 
 
 def one_shot(

@@ -1,8 +1,10 @@
 """The verbs that run a model: chat (run), generate, embed.
 
 Each takes the model as ``-m NAME`` or, as ``ollama run`` does, as the first word
-when that word names an installed model (the library's rule, ``Ollama.find_model``).
-Without either, the server's first model answers, and stderr says which.
+when that word names an installed model (the library's rule, ``Ollama.find_model``)
+or can only be a model reference (``name:tag``, ``user/name:tag``: then a missing
+model is the error, not a prompt sent elsewhere). Without either, the server's first
+model answers, and stderr says which.
 """
 
 from __future__ import annotations
@@ -11,17 +13,18 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import click
 
 from .. import Ollama
+from .._params import check_think
 from ._common import Settings, read_stdin, run, settings
 
 __all__ = ["COMMANDS", "pick_model", "prompt_text"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-THINK_LEVELS = ("low", "medium", "high")
+EMPTY_STDIN = "no prompt: stdin was empty (give PROMPT as an argument)"
 
 
 class _ThinkCommand(click.Command):
@@ -106,12 +109,15 @@ def _run_options(f: F) -> F:
 
 
 def _think_level(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None or value in THINK_LEVELS:
-        return value
-    raise click.BadParameter(
-        f"{value!r} is not a level: use --think=low, medium or high (or --think, --no-think)",
-        param_hint="'--think'",
-    )
+    """``--think=LEVEL``: a level the library accepts (its ``check_think``)."""
+    try:
+        check_think(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a level: use --think=low, medium or high (or --think, --no-think)",
+            param_hint="'--think'",
+        ) from None
+    return value
 
 
 def _think(think: bool | None, level: str | None) -> bool | str | None:
@@ -121,7 +127,10 @@ def _think(think: bool | None, level: str | None) -> bool | str | None:
 async def pick_model(state: Settings, model: str | None, words: list[str]) -> tuple[str, bool]:
     """The model, and whether it is the server's first (so the user should be told).
 
-    The first word is taken as the model (and removed) when it names an installed one.
+    The first word is taken as the model (and removed) when it names an installed one,
+    or when it looks like nothing but a model reference (``_MODEL_REFERENCE``: a tag
+    after a colon), so that a missing ``llama3.2:1b`` is reported rather than sent as
+    a prompt to the first model.
     """
     if model:
         return model, False
@@ -170,7 +179,26 @@ def _check_stdin(words: list[str], piped: str | None) -> None:
     if sys.stdin is None:
         raise click.UsageError("no prompt, and stdin is closed: give PROMPT as an argument")
     if piped is not None and not piped.strip():
-        raise click.UsageError("no prompt: stdin was empty (give PROMPT as an argument)")
+        raise click.UsageError(EMPTY_STDIN)
+
+
+class _Asked(NamedTuple):
+    state: Settings
+    model: str
+    first: bool  # the server's first model: announce it
+    text: str  # the prompt, "" when none was given
+    piped: str | None  # stdin's text, None on a terminal
+
+
+def _ask(model: str | None, prompt: tuple[str, ...]) -> _Asked:
+    """What chat and generate both need first: stdin read and checked, the model chosen
+    (perhaps the prompt's first word), and the prompt's text."""
+    state = settings()
+    words = list(prompt)
+    piped = piped_input()
+    _check_stdin(words, piped)
+    name, first = run(pick_model(state, model, words))
+    return _Asked(state, name, first, prompt_text(words, piped), piped)
 
 
 def _common_params(
@@ -197,10 +225,7 @@ def chat(
     """
     from ._chat import interactive, one_shot
 
-    state = settings()
-    words = list(prompt)
-    piped = piped_input()
-    _check_stdin(words, piped)
+    state, name, first, text, piped = _ask(model, prompt)
     params: dict[str, Any] = {"stream": not no_stream}
     params.update(_common_params(temperature, max_tokens, seed, _think(think, think_level)))
     if fmt is not None:
@@ -210,11 +235,9 @@ def chat(
         )  # fmt: skip
     if num_ctx is not None:
         params["options"] = {"num_ctx": num_ctx}
-    name, first = run(pick_model(state, model, words))
-    text = prompt_text(words, piped)
     if not text:
         if piped is not None:
-            raise click.UsageError("no prompt: stdin was empty (give PROMPT as an argument)")
+            raise click.UsageError(EMPTY_STDIN)
         if json_lines:
             raise click.UsageError("--json needs a prompt (an argument or stdin)")
         interactive(state, name, system, params, show_reasoning=show_reasoning, verbose=verbose)
@@ -245,12 +268,7 @@ def generate(
     """Complete PROMPT (Ollama's /api/generate): no conversation, no session."""
     from ._chat import one_shot_items
 
-    state = settings()
-    words = list(prompt)
-    piped = piped_input()
-    _check_stdin(words, piped)
-    name, first = run(pick_model(state, model, words))
-    text = prompt_text(words, piped)
+    state, name, first, text, _ = _ask(model, prompt)
     if not text:
         raise click.UsageError("no prompt: give PROMPT as an argument or on stdin")
     if first:

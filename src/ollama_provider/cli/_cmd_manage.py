@@ -1,5 +1,6 @@
 """The verbs that manage models: models (list, ls), show, ps, pull, push, create, rm, cp,
-stop, version, doctor. Each is one library call; what they print is in ``_render``.
+stop, version, doctor. Each is a thin layer over the library: one call, or one per MODEL
+for rm and stop, several for doctor; what they print is in ``_render``.
 
 Data goes to stdout (tables, ``--json``); progress and confirmations to stderr.
 """
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from .. import Ollama, Progress, ProviderError, __version__
+from .._wording import CLI
 from ._common import run, settings
 
 __all__ = ["COMMANDS"]
@@ -41,7 +43,7 @@ def models(as_json: bool) -> None:
     elif found:
         show(models_table(found, servers=len(state.servers) > 1))
     else:
-        _note("no models installed: pull one with `ollama-provider pull llama3.2`")
+        _note(f"no models installed: pull one with `{CLI.pull.format(name='llama3.2')}`")
 
 
 @click.command("show")

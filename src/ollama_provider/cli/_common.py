@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -64,10 +65,11 @@ class Settings:
         base = self.api_base
         return base if isinstance(base, tuple) else (base,)
 
-    @property
+    @cached_property
     def key(self) -> str | None:
-        """``--api-key``, else the first line of ``--api-key-file``; None lets the library
-        use OLLAMA_API_KEY for a remote server. Never printed."""
+        """``--api-key``, else the first line of ``--api-key-file`` (read once; setting either
+        option again forgets it); None lets the library use OLLAMA_API_KEY for a remote
+        server. Never printed."""
         if self.api_key and self.api_key.strip():
             return self.api_key.strip()
         if self.api_key_file is None:
@@ -103,6 +105,8 @@ def _store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         state.hosts += tuple(value)  # given before and after the verb: all of them
         return
     setattr(state, param.name, value)
+    if param.name in ("api_key", "api_key_file"):
+        state.__dict__.pop("key", None)  # the cached key came from the old value
     if param.name == "debug":
         _debug_log()
 
@@ -197,7 +201,7 @@ def write_out(state: Settings, text: str) -> None:
     state.stdout_partial = not text.endswith("\n")
 
 
-def error_text(exc: BaseException, state: Settings | None = None) -> str:
+def error_text(exc: BaseException) -> str:
     """One line for an error: the library's words for a command-line user."""
     if isinstance(exc, ProviderError):
         from .._wording import CLI, describe

@@ -8,6 +8,7 @@ is a library error, shown with the library's own words for a command-line user.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from rich.markup import escape
 
@@ -24,6 +25,8 @@ NOT_OLLAMA = (
     "as llama.cpp or vLLM?): `chat` and `models` work with it; the other verbs need Ollama"
 )
 LABEL_WIDTH = len("reachable") + 2
+#: doctor must not hang on a silent server: without --timeout it waits this long
+DEFAULT_TIMEOUT = 10.0
 
 
 @dataclass
@@ -90,13 +93,19 @@ async def _server(state: Settings, info: ConnectionInfo, report: Report) -> None
         await _models(state, address, report)
 
 
+def _call(state: Settings) -> dict[str, Any]:
+    """The global options every verb passes (``--api-key``, ``--api-key-file``, ``--timeout``),
+    with a timeout of its own when none is given."""
+    return {**state.call, "timeout": state.timeout or DEFAULT_TIMEOUT}
+
+
 async def _version(state: Settings, address: ServerAddress, report: Report) -> bool:
     try:
-        version = await Ollama.version(address, timeout=state.timeout or 10.0)
+        version = await Ollama.version(address, **_call(state))
     except ResponseStatusError as exc:
         report.row("reachable", f"yes, but /api/version answered {exc.status}")
         if exc.status == 404:
-            report.problems.append((describe(exc, CLI).message, NOT_OLLAMA))
+            report.problem(exc, NOT_OLLAMA)
             return True
         report.problem(exc)
         return False
@@ -111,7 +120,7 @@ async def _version(state: Settings, address: ServerAddress, report: Report) -> b
 
 async def _models(state: Settings, address: ServerAddress, report: Report) -> None:
     try:
-        names = await Ollama.get_models_async(address, refresh=True, timeout=state.timeout or 10.0)
+        names = await Ollama.get_models_async(address, refresh=True, **_call(state))
     except ProviderError as exc:
         report.row("models", "could not be listed")
         report.problem(exc)

@@ -1,4 +1,5 @@
-"""Terminal output with rich: tables, pull progress, sizes, relative times, JSON.
+"""Terminal output with rich: tables, pull/push/create progress, sizes, relative times, JSON,
+and the ``--verbose`` timing lines.
 
 Colour and progress bars only on a terminal (rich also honours ``NO_COLOR`` and
 ``TERM=dumb``); through a pipe, tables come out as plain aligned columns with no
@@ -35,7 +36,6 @@ from .. import Progress as ProgressLine
 
 __all__ = [
     "ProgressView",
-    "PullView",
     "human_size",
     "jsonable",
     "models_table",
@@ -305,10 +305,6 @@ class ProgressView:
         else:
             sys.stderr.write(text + "\n")
             sys.stderr.flush()
-
-
-#: The name of :class:`ProgressView` when only ``pull`` drew progress.
-PullView = ProgressView
 
 
 def _seconds(value: float) -> str:

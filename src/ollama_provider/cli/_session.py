@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import Ollama, ProviderError
-from ._chat import Printer, stream_reply
+from .._params import check_think
+from ._chat import Printer, print_answer
 from ._common import Settings, error_text, run
 
 if TYPE_CHECKING:
@@ -38,8 +39,13 @@ HELP = """\
 Ctrl-C stops an answer; Ctrl-D on an empty line leaves."""
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
-_NUMBERS: dict[str, type] = {"temperature": float, "top_p": float, "num_ctx": int, "seed": int}
-_NUMBERS["max_tokens"] = int
+_NUMBERS: dict[str, type] = {
+    "temperature": float,
+    "top_p": float,
+    "num_ctx": int,
+    "seed": int,
+    "max_tokens": int,
+}
 _OPTIONS = ("num_ctx",)  # Ollama-only: sent as options, which routes to the native API
 
 
@@ -62,14 +68,19 @@ def _history() -> History:
     return FileHistory(str(path))
 
 
+def _words(text: str) -> list[str]:
+    """The words of a line as a shell splits them (quotes and backslashes undone); with an
+    unclosed quote, split at blanks."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
 def image_paths(text: str) -> list[Path]:
     """Words of a message that name image files on this machine (quotes allowed)."""
-    try:
-        words = shlex.split(text)
-    except ValueError:
-        words = text.split()
     found = []
-    for word in words:
+    for word in _words(text):
         path = Path(word).expanduser()
         if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
             found.append(path)
@@ -107,7 +118,7 @@ class Session:
         sys.stdout.flush()
 
     def error(self, exc: BaseException) -> None:
-        sys.stderr.write(f"error: {error_text(exc, self.state)}\n")
+        sys.stderr.write(f"error: {error_text(exc)}\n")
         sys.stderr.flush()
 
     # -- slash commands ----------------------------------------------------------------
@@ -152,7 +163,9 @@ class Session:
     def _list_models(self) -> None:
         self.say(f"model: {self.model}")
         try:
-            names = run(Ollama.get_models_async(self.state.api_base, refresh=True))
+            names = run(
+                Ollama.get_models_async(self.state.api_base, refresh=True, **self.state.call)
+            )
         except ProviderError as exc:
             self.error(exc)
             return
@@ -194,11 +207,14 @@ class Session:
             )
 
     def _think(self, value: str) -> None:
-        levels = {"on": True, "off": False, "low": "low", "medium": "medium", "high": "high"}
-        if value not in levels:
+        """``on``, ``off`` or a level the library accepts (its ``check_think``)."""
+        think: bool | str = {"on": True, "off": False}.get(value, value)
+        try:
+            check_think(think)
+        except ValueError:
             self.say("usage: /set think [low|medium|high], or /set nothink")
             return
-        self.params["think"] = levels[value]
+        self.params["think"] = think
         self.say(f"think: {value}")
 
     def _settings(self) -> str:
@@ -221,7 +237,8 @@ class Session:
         self.say(self._settings())
 
     def _load(self, arg: str) -> None:
-        path = Path(arg.strip("'\"")).expanduser()
+        words = _words(arg)  # a quoted path as in a message; unquoted blanks stay in the name
+        path = Path(words[0] if len(words) == 1 else arg).expanduser()
         if not path.is_file():
             self.say(f"no such file: {path}")
             return
@@ -243,24 +260,20 @@ class Session:
             verbose=self.verbose,
             model=self.model,
         )
-        printer.wait()
         items = Ollama.create_async_generator(
             self.model, self.messages, self.state.api_base, **self.state.call, **self.params
         )
         try:
-            run(stream_reply(items, printer))
+            print_answer(printer, items)
         except KeyboardInterrupt:
-            printer.abort(interrupted=True)
             self.messages.pop()
             self.say("(stopped; this exchange is not kept)")
             return
         except (ProviderError, ValueError) as exc:
-            printer.abort()
             self.messages.pop()
             self.error(exc)
             return
         self.images = []
-        printer.close()
         self.messages.append({"role": "assistant", "content": printer.answer})
 
     # -- the loop ----------------------------------------------------------------------
