@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import time
 from collections.abc import Coroutine, Iterator
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import pytest
 
-from ollama_provider import _state
+from ollama_provider import Ollama, RunningModel, _state
 
 pytest_plugins = ["tests.support.fixtures"]
 T = TypeVar("T")
@@ -42,6 +44,25 @@ def clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
+
+
+def settled_ps(url: str, within: float = 30.0) -> list[RunningModel]:
+    """``ps`` once no listed model has already expired: the real server answers an
+    unload (keep_alive 0) at once and drops the runner a moment later (measured:
+    50-80 ms), listing it meanwhile with ``expires_at`` in the past. Waits up to
+    ``within`` seconds, a bound far above that moment."""
+    deadline = time.monotonic() + within
+    while True:
+        running = Ollama.ps_sync(url)
+        now = datetime.now(timezone.utc)
+        if not any(r.expires_at is not None and r.expires_at <= now for r in running):
+            return running
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
+    raise AssertionError(
+        f"the server at {url} still lists expired models after {within} s: {running}"
+    )
 
 
 @pytest.fixture(scope="session")

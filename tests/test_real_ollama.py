@@ -28,7 +28,7 @@ from ollama_provider import (
     ShowResult,
     Usage,
 )
-from tests.conftest import run
+from tests.conftest import run, settled_ps
 
 MODEL = "smollm2:135m"
 FIXED: dict[str, Any] = {"temperature": 0, "seed": 1}
@@ -159,20 +159,6 @@ def test_missing_model_names_the_installed_ones(real_ollama: Any, native: bool) 
 
 
 # -- model management --------------------------------------------------------------------
-
-
-def settled_ps(url: str, within: float = 30.0) -> list[RunningModel]:
-    """``ps`` once no entry is already expired: Ollama answers an unload (keep_alive 0)
-    at once and drops the runner a moment later (measured: 50-80 ms), listing it
-    meanwhile with ``expires_at`` in the past."""
-    deadline = time.monotonic() + within
-    while True:
-        running = Ollama.ps_sync(url)
-        now = datetime.now(timezone.utc)
-        if not any(r.expires_at is not None and r.expires_at <= now for r in running):
-            return running
-        assert time.monotonic() < deadline, running
-        time.sleep(0.05)
 
 
 def test_load_ps_unload(real_ollama: Any) -> None:
