@@ -105,7 +105,12 @@ def real_ollama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 _NO_OLLAMA = "real-Ollama tests: "
 _HERE = (__file__, inspect.getsourcelines(real_ollama)[1])
-_SERVER_LOGS = {"llama": "llama-server", "real_ollama": "ollama serve", "ollama_target": "server"}
+_SERVER_LOGS = {
+    "llama": "llama-server",
+    "real_ollama": "ollama serve",
+    "ollama_target": "server",
+    "stack": "LiteLLM proxy",
+}
 
 
 @pytest.hookimpl(wrapper=True)

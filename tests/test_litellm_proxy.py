@@ -44,6 +44,10 @@ class Stack:
     def key(self) -> str:
         return str(self.proxy.master_key)
 
+    def log_tail(self, lines: int = 60) -> str:
+        """The proxy's log, attached to a failed test's report (``tests/conftest.py``)."""
+        return str(self.proxy.log_tail(lines))
+
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
@@ -60,15 +64,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         for backend in backends:
             backend.stop()
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    report = yield
-    stack = getattr(item, "funcargs", {}).get("stack")
-    if report.failed and isinstance(stack, Stack):
-        report.sections.append(("LiteLLM proxy log (tail)", stack.proxy.log_tail(60)))
-    return report
 
 
 def text_of(items: list[Any]) -> str:
