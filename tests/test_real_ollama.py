@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -174,12 +173,9 @@ def test_load_ps_unload(real_ollama: Any) -> None:
     assert settled_ps(real_ollama.url) == []
 
 
-def test_pull_without_a_registry_fails_cleanly(real_ollama: Any) -> None:
+def test_pull_without_a_registry_fails_cleanly(real_ollama: Any, closed_port: int) -> None:
     """No internet here: a registry that refuses connections stands for it, on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    name = f"127.0.0.1:{port}/library/tiny:latest"
+    name = f"127.0.0.1:{closed_port}/library/tiny:latest"
     with pytest.raises(ProviderError) as info:
         list(Ollama.pull_sync(name, real_ollama.url, insecure=True, timeout=60))
     assert isinstance(info.value, ResponseStatusError)

@@ -11,7 +11,6 @@ two cores).
 from __future__ import annotations
 
 import math
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -94,12 +93,9 @@ def test_create_from_an_installed_model(real_ollama: Any, scratch: list[str]) ->
 
 
 def test_push_to_an_unreachable_registry_fails_cleanly(
-    real_ollama: Any, scratch: list[str]
+    real_ollama: Any, scratch: list[str], closed_port: int
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    name = f"127.0.0.1:{port}/me/tiny:latest"  # nothing listens there: a registry that is down
+    name = f"127.0.0.1:{closed_port}/me/tiny:latest"  # a registry that is down
     scratch.append(name)
     Ollama.copy_sync(MODEL, name, real_ollama.url)
     with pytest.raises(ProviderError):

@@ -35,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -44,6 +43,7 @@ from ._base import (
     RunningServer,
     cache_dir,
     free_port,
+    http_ok,
     locked,
     run_logged,
     say,
@@ -180,17 +180,10 @@ def start(
     began = time.monotonic()
     proc = spawn(argv, log_path, env, stdout=None, cwd=folder)  # it reads a .env there
     url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: _live(url), proc, "the LiteLLM proxy", log_path, timeout)
+    live = url + "/health/liveliness"
+    wait_until(lambda: http_ok(live), proc, "the LiteLLM proxy", log_path, timeout)
     say(f"LiteLLM proxy {LITELLM_VERSION} at {url}, ready in {time.monotonic() - began:.1f} s")
     return LiteLLMProxy(url, key, proc, log_path, config, model)
-
-
-def _live(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/health/liveliness", timeout=2) as reply:  # noqa: S310
-            return bool(reply.status == 200)
-    except OSError:
-        return False
 
 
 def main(argv: list[str] | None = None) -> int:
