@@ -82,8 +82,8 @@ def ensure_venv() -> pathlib.Path:
     """The venv's Python, with ``litellm[proxy]`` installed (built once, then reused)."""
     final = venv_dir()
     with locked("litellm"):
-        if (final / _DONE).is_file() and (final / "bin" / "python").exists():
-            return final / "bin" / "python"
+        if (final / _DONE).is_file() and venv_python().exists():
+            return venv_python()
         if final.exists():  # not from this module's rename: start again
             shutil.rmtree(final)
         began = time.monotonic()
@@ -106,7 +106,7 @@ def ensure_venv() -> pathlib.Path:
             shutil.rmtree(work, ignore_errors=True)
             raise
         say(f"litellm {LITELLM_VERSION} installed in {time.monotonic() - began:.0f} s (log: {log})")
-        return final / "bin" / "python"
+        return venv_python()
 
 
 @dataclass
@@ -117,7 +117,6 @@ class LiteLLMProxy(RunningServer):
     master_key: str = field(repr=False)
     process: subprocess.Popen[bytes] = field(repr=False)
     log_path: pathlib.Path
-    config_path: pathlib.Path
     model: str = MODEL_ALIAS
 
 
@@ -183,7 +182,7 @@ def start(
     live = url + "/health/liveliness"
     wait_until(lambda: http_ok(live), proc, "the LiteLLM proxy", log_path, timeout)
     say(f"LiteLLM proxy {LITELLM_VERSION} at {url}, ready in {time.monotonic() - began:.1f} s")
-    return LiteLLMProxy(url, key, proc, log_path, config, model)
+    return LiteLLMProxy(url, key, proc, log_path, model)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -199,7 +199,6 @@ class OllamaServer(RunningServer):
     process: subprocess.Popen[bytes] = field(repr=False)
     log_path: pathlib.Path
     home: pathlib.Path
-    binary: pathlib.Path
     model: str = MODEL_ALIAS
     _stopped: bool = field(default=False, repr=False)
 
@@ -242,7 +241,7 @@ def start(
     )
     began = time.monotonic()
     proc = spawn([str(binary), "serve"], log_path, env, stdout=None)
-    server = OllamaServer(f"http://127.0.0.1:{port}", proc, log_path, home, binary)
+    server = OllamaServer(f"http://127.0.0.1:{port}", proc, log_path, home)
     atexit.register(server.stop)
     try:
         wait_until(lambda: http_ok(server.url + "/"), proc, "ollama serve", log_path, timeout)
