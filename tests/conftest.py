@@ -90,13 +90,12 @@ def real_ollama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """
     from scripts.backends import ollama
 
-    try:
-        ollama.ensure_built()
+    try:  # start() builds Ollama first if need be: OllamaUnavailable means no Go
+        server = ollama.start(log_path=tmp_path_factory.mktemp("ollama") / "ollama-serve.log")
     except ollama.OllamaUnavailable as exc:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true, so the real-Ollama tests may not skip: {exc}")
         pytest.skip(f"{_NO_OLLAMA}{exc}")
-    server = ollama.start(log_path=tmp_path_factory.mktemp("ollama") / "ollama-serve.log")
     try:
         yield server
     finally:
