@@ -30,7 +30,6 @@ import json
 import os
 import pathlib
 import secrets
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,10 +40,10 @@ from dataclasses import dataclass, field
 from ._base import (
     MODEL_ALIAS,
     RunningServer,
+    build_once,
     cache_dir,
     free_port,
     http_ok,
-    locked,
     run_logged,
     say,
     spawn,
@@ -81,32 +80,29 @@ def venv_python() -> pathlib.Path:
 def ensure_venv() -> pathlib.Path:
     """The venv's Python, with ``litellm[proxy]`` installed (built once, then reused)."""
     final = venv_dir()
-    with locked("litellm"):
-        if (final / _DONE).is_file() and venv_python().exists():
-            return venv_python()
-        if final.exists():  # not from this module's rename: start again
-            shutil.rmtree(final)
+    log = final.parent / f"litellm-{LITELLM_VERSION}-install.log"
+
+    def build(work: pathlib.Path) -> pathlib.Path:
         began = time.monotonic()
         say(f"installing litellm[proxy]=={LITELLM_VERSION} into {final} (once; about 120 packages)")
-        work = pathlib.Path(tempfile.mkdtemp(prefix=".tmp-litellm-", dir=final.parent))
-        log = final.parent / f"litellm-{LITELLM_VERSION}-install.log"
         log.write_text("", "utf-8")
-        try:
-            env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-            run_logged([sys.executable, "-m", "venv", str(work)], log, "python -m venv", env)
-            python = str(work / "bin" / "python")
-            pip = [python, "-m", "pip", "install", "--disable-pip-version-check"]
-            pip += ["--progress-bar", "off", f"litellm[proxy]=={LITELLM_VERSION}"]
-            run_logged(pip, log, f"pip install litellm[proxy]=={LITELLM_VERSION}", env)
-            check = [python, "-c", "import litellm.proxy.proxy_cli"]
-            run_logged(check, log, "import litellm.proxy.proxy_cli", {**env, **OFFLINE_ENV})
-            (work / _DONE).write_text(LITELLM_VERSION + "\n", "utf-8")
-            os.replace(work, final)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        run_logged([sys.executable, "-m", "venv", str(work)], log, "python -m venv", env)
+        python = str(work / "bin" / "python")
+        pip = [python, "-m", "pip", "install", "--disable-pip-version-check"]
+        pip += ["--progress-bar", "off", f"litellm[proxy]=={LITELLM_VERSION}"]
+        run_logged(pip, log, f"pip install litellm[proxy]=={LITELLM_VERSION}", env)
+        check = [python, "-c", "import litellm.proxy.proxy_cli"]
+        run_logged(check, log, "import litellm.proxy.proxy_cli", {**env, **OFFLINE_ENV})
+        (work / _DONE).write_text(LITELLM_VERSION + "\n", "utf-8")
         say(f"litellm {LITELLM_VERSION} installed in {time.monotonic() - began:.0f} s (log: {log})")
-        return venv_python()
+        return work
+
+    def done() -> bool:  # an unfinished folder (no _DONE) is replaced
+        return (final / _DONE).is_file() and venv_python().exists()
+
+    build_once("litellm", final, done, build)
+    return venv_python()
 
 
 @dataclass
