@@ -1,7 +1,9 @@
 """The rest of Ollama's API through the library, against the real server (v0.24.0):
 copy, create (from the local GGUF, uploaded as a blob, and from an installed
-model), push, generate, embed and logprobs. The fake does not implement these
-endpoints; the real server is their only test.
+model), push, generate, embed and logprobs. The fake serves these endpoints too
+(``tests/support/ollama_manage.py``, checked against this server in
+``tests/test_fake_vs_real.py``), but not ``/api/generate``'s ``context`` and
+``raw``, nor logprobs: for those the real server is the only test.
 
 Every request to the model pins ``temperature=0`` and a ``seed``; embedding
 inputs stay short (Ollama 0.24 embeds a 500-token input in tens of seconds on
