@@ -25,10 +25,9 @@ from ollama_provider import (
     Usage,
 )
 from tests.conftest import run
+from tests.support.ollama_wire import FIXED, MODEL  # temperature 0 and a seed: repeatable
 
-MODEL = "smollm2:135m"
 ASK = [{"role": "user", "content": "Write one sentence about the sea."}]
-FIXED = {"temperature": 0, "seed": 1}  # a real model: repeatable answers only
 
 
 @dataclass

@@ -28,9 +28,8 @@ from ollama_provider import (
     Usage,
 )
 from tests.conftest import run, settled_ps
+from tests.support.ollama_wire import FIXED, MODEL
 
-MODEL = "smollm2:135m"
-FIXED: dict[str, Any] = {"temperature": 0, "seed": 1}
 ASK = [{"role": "user", "content": "Write one sentence about the sea."}]
 NATIVE = {"keep_alive": "10m"}  # any native-only option sends the chat to /api/chat
 ROUTES = pytest.mark.parametrize("native", [False, True], ids=["v1", "native"])

@@ -29,9 +29,7 @@ from ollama_provider import (
     Usage,
 )
 from tests.conftest import run
-
-MODEL = "smollm2:135m"
-FIXED: dict[str, Any] = {"temperature": 0, "seed": 1}
+from tests.support.ollama_wire import FIXED, MODEL  # temperature 0 and a seed: repeatable
 
 
 def text_of(items: list[Any]) -> str:
