@@ -14,40 +14,41 @@ import asyncio
 import json
 import os
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from bench.common import Stat
 
-_PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
+__all__ = ["FIXED", "PROMPT", "alternate", "library", "other_llama_servers", "read_sse", "run"]
+
+PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
+FIXED: dict[str, Any] = {"temperature": 0, "seed": 42}
+
+#: One answer of ``tokens`` tokens: (wall seconds, completion tokens, text chunks).
+Answer = Callable[[int], Awaitable[tuple[float, int, int]]]
 
 
 def _body(model: str, tokens: int) -> dict[str, Any]:
     return {
         "model": model,
-        "messages": _PROMPT,
+        "messages": PROMPT,
         "max_tokens": tokens,
-        "temperature": 0,
-        "seed": 42,
+        **FIXED,
         "ignore_eos": True,
         "stream": True,
         "stream_options": {"include_usage": True},
     }
 
 
-async def _library(base_url: str, model: str, tokens: int) -> tuple[float, int, int]:
+async def library(base_url: str, model: str, tokens: int, **kwargs: Any) -> tuple[float, int, int]:
+    """:data:`PROMPT` through the library (temperature 0, seed 42, ``kwargs`` added)."""
     from ollama_provider import Ollama, Usage
 
     used = chunks = 0
     t0 = time.perf_counter()
     async for item in Ollama.create_async_generator(
-        model,
-        _PROMPT,
-        api_base=base_url,
-        max_tokens=tokens,
-        temperature=0,
-        seed=42,
-        extra_body={"ignore_eos": True},
+        model, PROMPT, api_base=base_url, max_tokens=tokens, **FIXED, **kwargs
     ):
         if type(item) is str:
             chunks += 1
@@ -56,10 +57,27 @@ async def _library(base_url: str, model: str, tokens: int) -> tuple[float, int, 
     return time.perf_counter() - t0, used, chunks
 
 
+async def read_sse(resp: Any) -> tuple[int, int]:
+    """(completion tokens, text chunks) of an OpenAI-style SSE answer, read to its end
+    (so the connection goes back to the pool): the plain ``readline`` + ``json.loads`` loop."""
+    used = chunks = 0
+    async for line in resp.content:
+        if line.startswith(b"data: "):
+            payload = line[6:].rstrip()
+            if payload == b"[DONE]":
+                continue
+            obj = json.loads(payload)
+            if obj.get("usage"):
+                used = obj["usage"]["completion_tokens"]
+            choices = obj["choices"]
+            if choices and choices[0]["delta"].get("content"):
+                chunks += 1
+    return used, chunks
+
+
 async def _plain(session: Any, base_url: str, model: str, tokens: int) -> tuple[float, int, int]:
     import aiohttp
 
-    used = chunks = 0
     t0 = time.perf_counter()
     for attempt in (1, 2):
         try:
@@ -73,59 +91,60 @@ async def _plain(session: Any, base_url: str, model: str, tokens: int) -> tuple[
         break
     async with resp:
         resp.raise_for_status()
-        async for line in resp.content:
-            if line.startswith(b"data: "):
-                payload = line[6:].rstrip()
-                if payload == b"[DONE]":
-                    continue  # read on to the end: the connection goes back to the pool
-                obj = json.loads(payload)
-                if obj.get("usage"):
-                    used = obj["usage"]["completion_tokens"]
-                choices = obj["choices"]
-                if choices and choices[0]["delta"].get("content"):
-                    chunks += 1
+        used, chunks = await read_sse(resp)
     return time.perf_counter() - t0, used, chunks
+
+
+async def alternate(
+    lib: Answer, plain: Answer, tokens: int, rounds: int, label: str = ""
+) -> dict[str, Any]:
+    """The library and the plain loop in alternating rounds, after one short warm-up
+    answer each (both pools and the server's prompt cache): their tokens/s and chunks."""
+    await lib(8)
+    await plain(8)
+    rates: dict[str, list[float]] = {"library": [], "plain": []}
+    counts: dict[str, list[float]] = {"library": [], "plain": []}
+    for _ in range(rounds):
+        for who, answer in (("library", lib), ("plain", plain)):  # ABAB: like conditions
+            wall, used, chunks = await answer(tokens)
+            if not used:
+                raise RuntimeError(f"{label}{who}: the server reported no completion tokens")
+            rates[who].append(used / wall)
+            counts[who].append(float(chunks))
+    lib_stat, plain_stat = Stat.of(rates["library"]), Stat.of(rates["plain"])
+    return {
+        "library": lib_stat.as_dict(),
+        "plain": plain_stat.as_dict(),
+        "chunks": {k: Stat.of(v).as_dict() for k, v in counts.items()},
+        "ratio": lib_stat.median / plain_stat.median,
+    }
 
 
 async def _rounds(base_url: str, model: str, tokens: int, rounds: int) -> dict[str, Any]:
     import aiohttp
 
-    rates: dict[str, list[float]] = {"library": [], "plain": []}
-    counts: dict[str, list[int]] = {"library": [], "plain": []}
     async with aiohttp.ClientSession() as session:
-        await _library(base_url, model, 8)  # warm both pools and the server's prompt cache
-        await _plain(session, base_url, model, 8)
-        for _ in range(rounds):
-            for who in ("library", "plain"):  # ABAB: each idles only during the other's turn
-                if who == "library":
-                    wall, used, chunks = await _library(base_url, model, tokens)
-                else:
-                    wall, used, chunks = await _plain(session, base_url, model, tokens)
-                if not used:
-                    raise RuntimeError(f"{who}: the server reported no completion tokens")
-                rates[who].append(used / wall)
-                counts[who].append(chunks)
-    lib, plain = Stat.of(rates["library"]), Stat.of(rates["plain"])
-    return {
-        "tokens": tokens,
-        "rounds": rounds,
-        "library": lib.as_dict(),
-        "plain": plain.as_dict(),
-        "chunks": {k: Stat.of([float(c) for c in v]).as_dict() for k, v in counts.items()},
-        "ratio": lib.median / plain.median,
-    }
+        measured = await alternate(
+            lambda n: library(base_url, model, n, extra_body={"ignore_eos": True}),
+            lambda n: _plain(session, base_url, model, n),
+            tokens,
+            rounds,
+        )
+    return {"tokens": tokens, "rounds": rounds, **measured}
 
 
 def other_llama_servers() -> int:
-    """llama-server processes already running here: they compete for the same cores."""
+    """llama-server processes already running here (``scripts.backends.llama`` or a
+    ``llama-server`` binary): they compete for the same cores."""
     count = 0
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
             try:
                 cmdline = (entry / "cmdline").read_bytes()
+                comm = (entry / "comm").read_text().strip()
             except OSError:
                 continue
-            if b"scripts.backends.llama" in cmdline and int(entry.name) != os.getpid():
+            if b"scripts.backends.llama" in cmdline or comm == "llama-server":
                 count += 1
     return count
 
@@ -133,7 +152,7 @@ def other_llama_servers() -> int:
 def provisioned() -> bool:
     from scripts.backends import _base
 
-    return (_base.cache_dir() / "models" / _base.MODEL_FILENAME).is_file()
+    return _base.model_path().is_file()
 
 
 def run(

@@ -20,7 +20,7 @@ import tracemalloc
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench.common import Stat
+from bench.common import MESSAGES, Stat, rotate
 
 BATCH = 256
 MODEL = "bench-embed"
@@ -91,8 +91,7 @@ async def _embeddings(base: str, n: int, rounds: int) -> dict[str, Any]:
     texts = _texts(n)
     times: dict[str, list[float]] = {k: [] for k in CLIENTS}
     for round_ in range(rounds):
-        order = list(CLIENTS)[round_ % len(CLIENTS) :] + list(CLIENTS)[: round_ % len(CLIENTS)]
-        for key in order:
+        for key in rotate(list(CLIENTS), round_):
             started = time.perf_counter()
             vectors = await CLIENTS[key][1](base, texts)
             times[key].append(time.perf_counter() - started)
@@ -128,14 +127,13 @@ async def _generate(base: str, chunks: int, rounds: int) -> dict[str, Any]:
     from ollama_provider import Ollama
 
     model = f"bench:{chunks}"
-    messages = [{"role": "user", "content": "Tell me a story."}]
     times: dict[str, list[float]] = {"generate": [], "chat": []}
 
     async def generate() -> int:
         return len([i async for i in Ollama.generate(model, "x", api_base=base) if type(i) is str])
 
     async def chat() -> int:
-        items = Ollama.create_async_generator(model, messages, base, options={})
+        items = Ollama.create_async_generator(model, MESSAGES, base, options={})
         return len([i async for i in items if type(i) is str])
 
     for _ in range(rounds):

@@ -21,27 +21,10 @@ import os
 import time
 from typing import Any
 
-from bench.common import Stat, rate
+from bench.backend import FIXED, PROMPT, alternate, library, read_sse
+from bench.common import rate
 
-_PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
-_FIXED: dict[str, Any] = {"temperature": 0, "seed": 42}
 ROUTES = ("native", "v1")
-
-
-async def _library(url: str, model: str, route: str, tokens: int) -> tuple[float, int, int]:
-    from ollama_provider import Ollama, Usage
-
-    native = {"keep_alive": "10m"} if route == "native" else {}
-    used = chunks = 0
-    t0 = time.perf_counter()
-    async for item in Ollama.create_async_generator(
-        model, _PROMPT, api_base=url, max_tokens=tokens, **_FIXED, **native
-    ):
-        if type(item) is str:
-            chunks += 1
-        elif isinstance(item, Usage):
-            used = item.completion_tokens
-    return time.perf_counter() - t0, used, chunks
 
 
 async def _plain(
@@ -50,8 +33,8 @@ async def _plain(
     used = chunks = 0
     t0 = time.perf_counter()
     if route == "native":
-        body = {"model": model, "messages": _PROMPT, "keep_alive": "10m"}
-        body["options"] = {**_FIXED, "num_predict": tokens}
+        body: dict[str, Any] = {"model": model, "messages": PROMPT, "keep_alive": "10m"}
+        body["options"] = {**FIXED, "num_predict": tokens}
         async with session.post(url + "/api/chat", json=body) as resp:
             resp.raise_for_status()
             async for line in resp.content:
@@ -61,22 +44,11 @@ async def _plain(
                 if obj.get("done"):
                     used = obj.get("eval_count", 0)
     else:
-        body = {"model": model, "messages": _PROMPT, "max_tokens": tokens, **_FIXED}
+        body = {"model": model, "messages": PROMPT, "max_tokens": tokens, **FIXED}
         body.update(stream=True, stream_options={"include_usage": True})
         async with session.post(url + "/v1/chat/completions", json=body) as resp:
             resp.raise_for_status()
-            async for line in resp.content:
-                if not line.startswith(b"data: "):
-                    continue
-                payload = line[6:].rstrip()
-                if payload == b"[DONE]":
-                    continue  # read on to the end: the connection goes back to the pool
-                obj = json.loads(payload)
-                if obj.get("usage"):
-                    used = obj["usage"]["completion_tokens"]
-                choices = obj["choices"]
-                if choices and choices[0]["delta"].get("content"):
-                    chunks += 1
+            used, chunks = await read_sse(resp)
     return time.perf_counter() - t0, used, chunks
 
 
@@ -86,27 +58,14 @@ async def _rounds(url: str, model: str, tokens: int, rounds: int) -> dict[str, A
     out: dict[str, Any] = {}
     async with aiohttp.ClientSession() as session:
         for route in ROUTES:
-            await _library(url, model, route, 8)  # warm both pools and the loaded model
-            await _plain(session, url, model, route, 8)
-            rates: dict[str, list[float]] = {"library": [], "plain": []}
-            counts: dict[str, list[float]] = {"library": [], "plain": []}
-            for _ in range(rounds):
-                for who in ("library", "plain"):  # ABAB: the same conditions for both
-                    if who == "library":
-                        wall, used, chunks = await _library(url, model, route, tokens)
-                    else:
-                        wall, used, chunks = await _plain(session, url, model, route, tokens)
-                    if not used:
-                        raise RuntimeError(f"{route} {who}: no completion tokens reported")
-                    rates[who].append(used / wall)
-                    counts[who].append(float(chunks))
-            lib, plain = Stat.of(rates["library"]), Stat.of(rates["plain"])
-            out[route] = {
-                "library": lib.as_dict(),
-                "plain": plain.as_dict(),
-                "chunks": {k: Stat.of(v).as_dict() for k, v in counts.items()},
-                "ratio": lib.median / plain.median,
-            }
+            native = {"keep_alive": "10m"} if route == "native" else {}
+            out[route] = await alternate(
+                lambda n: library(url, model, n, **native),  # noqa: B023 - awaited here
+                lambda n: _plain(session, url, model, route, n),  # noqa: B023
+                tokens,
+                rounds,
+                f"{route} ",
+            )
     return out
 
 

@@ -25,18 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from typing import Any
 
+from scripts.backends._base import free_port
+
 from bench import wire
 from bench.common import MESSAGES, ServerProcess, Stat
-
-
-def _dead_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])  # closed on return: connections are refused
 
 
 async def _call(model: str, bases: list[str]) -> int:
@@ -158,7 +153,7 @@ def run(
             try:
                 out: dict[str, Any] = {}
                 out["throughput"] = await _throughput(bases, model, tokens, workers, calls, rounds)
-                dead = f"http://127.0.0.1:{_dead_port()}"
+                dead = f"http://127.0.0.1:{free_port()}"  # nothing listens: refused
                 out["dead"] = await _dead_server(bases[:2], dead, dead_calls, rounds)
                 out["spread"] = await _spread(servers, spread_calls, workers, short)
                 return out

@@ -1,13 +1,7 @@
 #!/usr/bin/env bash
 # The test suite against the oldest dependency versions pyproject.toml allows
 # (scripts/floor.txt), in .venv-floor. Run after scripts/test.sh (which lints and types).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-python="${PYTHON:-python3}"
-if [ ! -x .venv-floor/bin/python ]; then
-  echo "[floor] creating .venv-floor with $("$python" --version)" >&2
-  "$python" -m venv .venv-floor
-fi
+source "$(dirname "$0")/_venv.sh" "" .venv-floor  # the folder only: installed below
 echo "[floor] installing the oldest allowed dependencies (scripts/floor.txt)" >&2
 .venv-floor/bin/python -m pip install --quiet --disable-pip-version-check \
   -c scripts/floor.txt -e ".[test]"

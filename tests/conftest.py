@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import time
 from collections.abc import Coroutine, Iterator
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import pytest
 
-from ollama_provider import _state
+from ollama_provider import Ollama, RunningModel, _state
 
 pytest_plugins = ["tests.support.fixtures"]
 T = TypeVar("T")
@@ -44,6 +46,25 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
+def settled_ps(url: str, within: float = 30.0) -> list[RunningModel]:
+    """``ps`` once no listed model has already expired: the real server answers an
+    unload (keep_alive 0) at once and drops the runner a moment later (measured:
+    50-80 ms), listing it meanwhile with ``expires_at`` in the past. Waits up to
+    ``within`` seconds, a bound far above that moment."""
+    deadline = time.monotonic() + within
+    while True:
+        running = Ollama.ps_sync(url)
+        now = datetime.now(timezone.utc)
+        if not any(r.expires_at is not None and r.expires_at <= now for r in running):
+            return running
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
+    raise AssertionError(
+        f"the server at {url} still lists expired models after {within} s: {running}"
+    )
+
+
 @pytest.fixture(scope="session")
 def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """llama.cpp's real HTTP server (the ``xllamacpp`` wheel) with SmolLM2-135M.
@@ -69,13 +90,12 @@ def real_ollama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """
     from scripts.backends import ollama
 
-    try:
-        ollama.ensure_built()
+    try:  # start() builds Ollama first if need be: OllamaUnavailable means no Go
+        server = ollama.start(log_path=tmp_path_factory.mktemp("ollama") / "ollama-serve.log")
     except ollama.OllamaUnavailable as exc:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true, so the real-Ollama tests may not skip: {exc}")
         pytest.skip(f"{_NO_OLLAMA}{exc}")
-    server = ollama.start(log_path=tmp_path_factory.mktemp("ollama") / "ollama-serve.log")
     try:
         yield server
     finally:
@@ -84,7 +104,12 @@ def real_ollama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 _NO_OLLAMA = "real-Ollama tests: "
 _HERE = (__file__, inspect.getsourcelines(real_ollama)[1])
-_SERVER_LOGS = {"llama": "llama-server", "real_ollama": "ollama serve", "ollama_target": "server"}
+_SERVER_LOGS = {
+    "llama": "llama-server",
+    "real_ollama": "ollama serve",
+    "ollama_target": "server",
+    "stack": "LiteLLM proxy",
+}
 
 
 @pytest.hookimpl(wrapper=True)

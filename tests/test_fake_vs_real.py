@@ -16,7 +16,6 @@ frame, and the error words.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -30,10 +29,9 @@ from ollama_provider import (
     Ollama,
     ProviderError,
     ResponseStatusError,
-    RunningModel,
     Usage,
 )
-from tests.conftest import run
+from tests.conftest import run, settled_ps
 from tests.support.fake_ollama import FakeOllama
 from tests.support.ollama_manage import MODELS_DIR
 from tests.support.ollama_wire import (
@@ -84,19 +82,6 @@ def chat(target: Target, native: bool = False, **kwargs: Any) -> list[Any]:
 
 def text_of(items: list[Any]) -> str:
     return "".join(map(str, items))
-
-
-def settled_ps(url: str, within: float = 30.0) -> list[RunningModel]:
-    """``ps`` once no listed model has already expired (the real server drops an
-    unloaded runner a moment after answering the unload)."""
-    deadline = time.monotonic() + within
-    while True:
-        running = Ollama.ps_sync(url)
-        now = datetime.now(timezone.utc)
-        if not any(r.expires_at is not None and r.expires_at <= now for r in running):
-            return running
-        assert time.monotonic() < deadline, running
-        time.sleep(0.05)
 
 
 # -- through the library ---------------------------------------------------------------

@@ -25,10 +25,9 @@ from ollama_provider import (
     Usage,
 )
 from tests.conftest import run
+from tests.support.ollama_wire import FIXED, MODEL  # temperature 0 and a seed: repeatable
 
-MODEL = "smollm2:135m"
 ASK = [{"role": "user", "content": "Write one sentence about the sea."}]
-FIXED = {"temperature": 0, "seed": 1}  # a real model: repeatable answers only
 
 
 @dataclass
@@ -43,6 +42,10 @@ class Stack:
     @property
     def key(self) -> str:
         return str(self.proxy.master_key)
+
+    def log_tail(self, lines: int = 60) -> str:
+        """The proxy's log, attached to a failed test's report (``tests/conftest.py``)."""
+        return str(self.proxy.log_tail(lines))
 
 
 @pytest.fixture(scope="module")
@@ -60,15 +63,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         for backend in backends:
             backend.stop()
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    report = yield
-    stack = getattr(item, "funcargs", {}).get("stack")
-    if report.failed and isinstance(stack, Stack):
-        report.sections.append(("LiteLLM proxy log (tail)", stack.proxy.log_tail(60)))
-    return report
 
 
 def text_of(items: list[Any]) -> str:

@@ -129,3 +129,9 @@ def test_find_model_names_an_installed_model_as_the_server_spells_it(
     assert run(found("qwen3:0.6b")) == "qwen3:0.6b"
     assert run(found("qwen3")) is None  # qwen3:latest is not installed
     assert run(found("hello")) is None
+
+
+def test_copy_to_a_registry_with_a_port_adds_the_tag(fake_ollama: FakeOllama) -> None:
+    """``host:port/ns/name`` has a colon but no tag: the copy is named ``...:latest``."""
+    Ollama.copy_sync("llama3.2", "127.0.0.1:5000/me/tiny", fake_ollama.url)
+    assert "127.0.0.1:5000/me/tiny:latest" in [m.name for m in fake_ollama.installed()]

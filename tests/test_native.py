@@ -18,6 +18,7 @@ from ollama_provider import (
     Usage,
 )
 from tests.support.fake_ollama import FakeOllama
+from tests.support.ollama_native import EVAL_NS_PER_TOKEN, PROMPT_EVAL_NS_PER_TOKEN
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -58,8 +59,9 @@ def test_same_events_on_both_routes(fake_ollama: FakeOllama) -> None:
     assert [i.text for i in native if isinstance(i, Reasoning)]
     assert native[-2:] == [FinishReason("stop"), Usage(14, 8, 22)]
     usage = native[-1]
-    assert isinstance(usage, Usage) and usage.eval_duration == 8 * 7_730_605 / 1e9
-    assert usage.prompt_eval_duration == 14 * 153_271 / 1e9
+    # the fake's fixed durations per token, converted to seconds: no clock is read
+    assert isinstance(usage, Usage) and usage.eval_duration == 8 * EVAL_NS_PER_TOKEN / 1e9
+    assert usage.prompt_eval_duration == 14 * PROMPT_EVAL_NS_PER_TOKEN / 1e9
     assert usage.total_duration is not None and usage.total_duration > usage.eval_duration
     assert v1[-1] == usage and v1[-1].eval_duration is None  # /v1 reports no durations
 

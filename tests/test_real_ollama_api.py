@@ -1,7 +1,9 @@
 """The rest of Ollama's API through the library, against the real server (v0.24.0):
 copy, create (from the local GGUF, uploaded as a blob, and from an installed
-model), push, generate, embed and logprobs. The fake does not implement these
-endpoints; the real server is their only test.
+model), push, generate, embed and logprobs. The fake serves these endpoints too
+(``tests/support/ollama_manage.py``, checked against this server in
+``tests/test_fake_vs_real.py``), but not ``/api/generate``'s ``context`` and
+``raw``, nor logprobs: for those the real server is the only test.
 
 Every request to the model pins ``temperature=0`` and a ``seed``; embedding
 inputs stay short (Ollama 0.24 embeds a 500-token input in tens of seconds on
@@ -11,7 +13,6 @@ two cores).
 from __future__ import annotations
 
 import math
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,9 +29,7 @@ from ollama_provider import (
     Usage,
 )
 from tests.conftest import run
-
-MODEL = "smollm2:135m"
-FIXED: dict[str, Any] = {"temperature": 0, "seed": 1}
+from tests.support.ollama_wire import FIXED, MODEL  # temperature 0 and a seed: repeatable
 
 
 def text_of(items: list[Any]) -> str:
@@ -94,12 +93,9 @@ def test_create_from_an_installed_model(real_ollama: Any, scratch: list[str]) ->
 
 
 def test_push_to_an_unreachable_registry_fails_cleanly(
-    real_ollama: Any, scratch: list[str]
+    real_ollama: Any, scratch: list[str], closed_port: int
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    name = f"127.0.0.1:{port}/me/tiny:latest"  # nothing listens there: a registry that is down
+    name = f"127.0.0.1:{closed_port}/me/tiny:latest"  # a registry that is down
     scratch.append(name)
     Ollama.copy_sync(MODEL, name, real_ollama.url)
     with pytest.raises(ProviderError):

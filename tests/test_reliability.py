@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -360,18 +361,27 @@ def test_12_a_url_password_is_part_of_the_cache_key(fake_ollama: FakeOllama) -> 
 def test_13_cancelling_one_caller_never_cancels_another(
     fake_ollama: FakeOllama, cancel: int
 ) -> None:
-    async def slow_tags(request: Request, conn: Connection) -> bool:
-        await asyncio.sleep(0.5)
+    # The server holds the model list until the test has cancelled one caller: events,
+    # not sleeps, so no stall of this machine can reorder them.
+    arrived, release = threading.Event(), threading.Event()
+
+    async def held_tags(request: Request, conn: Connection) -> bool:
+        arrived.set()
+        await asyncio.to_thread(release.wait, 60)
         response = Response(request)
         await fake_ollama.handle(request, response)
         return not response.close_after
 
-    fake_ollama.server.add_fault("/api/tags", slow_tags)
+    fake_ollama.server.add_fault("/api/tags", held_tags)
 
     async def main() -> list[Any]:
         tasks = [asyncio.ensure_future(Ollama.get_models_async(fake_ollama.url)) for _ in range(3)]
-        await asyncio.sleep(0.1)
-        tasks[cancel].cancel()
+        try:
+            await asyncio.to_thread(arrived.wait, 60)  # the one request is at the server
+            tasks[cancel].cancel()
+            await asyncio.wait([tasks[cancel]], timeout=60)
+        finally:
+            release.set()
         return await asyncio.gather(*tasks, return_exceptions=True)
 
     results = run(main())

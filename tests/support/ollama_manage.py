@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .gojson import go_dumps
 from .httpmsg import Request, Response
 from .ollama_http import NDJSON, native_body, send_json
-from .ollama_models import normalize_name
+from .ollama_models import make_model, normalize_name
 
 if TYPE_CHECKING:
     from .fake_ollama import FakeOllama
@@ -83,7 +83,7 @@ async def copy_model(fake: FakeOllama, request: Request, response: Response) -> 
         await send_json(response, 400, {"error": message})
         return
     twin = copy.deepcopy(record)
-    twin.name = destination if ":" in destination else destination + ":latest"
+    twin.name = normalize_name(destination, keep_case=True)
     fake.install(twin)
     await response.send(200, b"", None)
 
@@ -99,8 +99,6 @@ async def create(fake: FakeOllama, request: Request, response: Response) -> None
     body = await native_body(response, request, "api.CreateRequest")
     if body is None:
         return
-    from .ollama_models import make_model
-
     name = str(body.get("model") or "")
     base = body.get("from")
     files = body.get("files") or {}
@@ -111,7 +109,7 @@ async def create(fake: FakeOllama, request: Request, response: Response) -> None
             await _stream(fake, response, [{"error": fake.not_found_message(base)}])
             return
         record = copy.deepcopy(parent)
-        record.name = name if ":" in name else name + ":latest"
+        record.name = normalize_name(name, keep_case=True)
         record.parent_model = parent.name
     else:
         missing = [d for d in files.values() if d not in fake.blobs]

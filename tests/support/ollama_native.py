@@ -18,9 +18,23 @@ from .ollama_models import ModelRecord
 if TYPE_CHECKING:
     from .fake_ollama import FakeOllama
 
-__all__ = ["BadRequest", "Job", "admit", "chat", "decode_image", "generate", "pull"]
+__all__ = [
+    "EVAL_NS_PER_TOKEN",
+    "PROMPT_EVAL_NS_PER_TOKEN",
+    "BadRequest",
+    "Job",
+    "admit",
+    "chat",
+    "decode_image",
+    "generate",
+    "pull",
+]
 
 THINK_LEVELS = ("high", "medium", "low")  # and "max" since THINK_MAX_SINCE
+# The fake's fixed durations per token (nanoseconds): prompt_eval_duration and
+# eval_duration are these times the token counts, never clock readings.
+PROMPT_EVAL_NS_PER_TOKEN = 153_271
+EVAL_NS_PER_TOKEN = 7_730_605
 
 
 class BadRequest(Exception):
@@ -104,8 +118,8 @@ async def admit(
 
 
 def metrics(job: Job, reply: Reply) -> dict[str, int]:
-    prompt_eval = reply.prompt_tokens * 153_271
-    evals = reply.completion_tokens * 7_730_605
+    prompt_eval = reply.prompt_tokens * PROMPT_EVAL_NS_PER_TOKEN
+    evals = reply.completion_tokens * EVAL_NS_PER_TOKEN
     total = max(time.time_ns() - job.t0_ns, job.load_ns + prompt_eval + evals + 1_000_000)
     out = {
         "total_duration": total,
