@@ -6,7 +6,6 @@ Driven through a pseudo-terminal with pexpect, as a person would type.
 from __future__ import annotations
 
 import re
-import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -118,7 +117,8 @@ def test_default_model_system_prompt_and_ctrl_d(fake_ollama: FakeOllama, tmp_pat
         child.expect_exact("model: qwen3:0.6b\r\n")
         child.expect_exact("installed: qwen3:0.6b, llama3.2:latest, llava:7b\r\n")
         child.expect_exact(PROMPT)
-        time.sleep(0.5)  # let the prompt put the terminal in raw mode, where ^D is a key
+        # Wait until the prompt has put the terminal in raw mode (echo off), where ^D is a key.
+        assert child.waitnoecho(timeout=30)
         child.sendeof()
         child.expect(pexpect.EOF)
         child.close()
