@@ -49,12 +49,12 @@ def items_of(base: str, **kwargs: Any) -> list[Any]:
     return list(Ollama.create_completion("m", USER, api_base=base, **kwargs))
 
 
-def endless(unit: bytes, written: list[int]) -> Any:
-    """A 200 event stream that writes ``unit`` until the client leaves; counts the bytes."""
+def endless(unit: bytes, written: list[int], content_type: str = "text/event-stream") -> Any:
+    """A 200 stream that writes ``unit`` until the client leaves; counts the bytes."""
 
     async def fault(request: Request, conn: Connection) -> bool:
         response = Response(request)
-        await response.start_stream(200, "text/event-stream")
+        await response.start_stream(200, content_type)
         try:
             while True:
                 await response.write_chunk(unit)
@@ -99,6 +99,17 @@ def test_2_a_server_sending_an_endless_event_is_cut_off(httpserver: HTTPServer) 
     httpserver.wait_until_connections(0, timeout=30)
     # what the server could write: the limit, the reader's buffer and the socket buffers
     assert written[0] < 16 * 1024 * 1024
+
+
+@pytest.mark.timeout(60)  # before the fix the call never returned: fail, do not hang
+def test_2_an_endless_json_answer_is_refused_at_its_limit(httpserver: HTTPServer) -> None:
+    written = [0]
+    httpserver.add_fault("/api/tags", endless(b"[" * 4096, written, "application/json"))
+    with pytest.raises(BadResponseError) as info:
+        Ollama.list_models_sync(httpserver.url)
+    assert "over 16,777,216 bytes" in str(info.value)
+    httpserver.wait_until_connections(0, timeout=30)
+    assert written[0] < 64 * 1024 * 1024  # the limit and the buffers, not the rest
 
 
 # -- 3. the sync API's read-ahead ------------------------------------------------------------

@@ -159,12 +159,13 @@ async def fetch_json(
     except BaseException:
         response.close()
         raise
-    await response.finish()
     if len(data) > limit:
+        response.close()  # not drained: a server sending without end would hold the call
         over = f"over {limit:,} bytes"
         raise endpoint.annotate(
             BadResponseError(reason=Reason.TOO_LARGE, detail=over, url=request.url), action
         )
+    await response.finish()
     if not data.strip():
         return None
     try:
