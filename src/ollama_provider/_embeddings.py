@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import _catalog, _pool
+from . import _pool
 from ._catalog import ServerKind
 from ._endpoint import Endpoint
-from ._errors import Action, BadResponseError, ModelNotFoundError, ProviderError, Reason
+from ._errors import Action, BadResponseError, ProviderError, Reason
 from ._requests import fetch_json
 from ._results import Embeddings
 from ._timeout import Timeout
@@ -82,20 +82,13 @@ def _vectors(
     return vectors, int(tokens) if isinstance(tokens, int) else 0, model
 
 
-def _by_load(order: list[Endpoint]) -> list[Endpoint]:
-    """The servers to try for one batch: the least busy first, ties in the given order."""
-    if len(order) == 1:
-        return order
-    return sorted(order, key=lambda e: _pool.state_of(e).in_flight)  # a stable sort
-
-
 async def _batch(
     call: EmbedCall, order: list[Endpoint], path: str, start: int, stop: int, limit: int
 ) -> tuple[list[list[float]], int, str]:
     body = {"model": call.model, "input": call.inputs[start:stop], **call.extra}
     multi = len(order) > 1
     errors: list[ProviderError] = []
-    for endpoint in _by_load(order):
+    for endpoint in _pool.by_load(order):
         _pool.begin(endpoint)
         try:
             data = await fetch_json(
@@ -103,16 +96,13 @@ async def _batch(
                 model=call.model, limit=limit,
             )  # fmt: skip
         except ProviderError as error:
-            if multi and isinstance(error, ModelNotFoundError):
-                _catalog.forget(endpoint, call.kind)
-            elif multi and _pool.fails_over(error):
-                _pool.failed(endpoint, error)
-            else:
+            if not _pool.try_next(endpoint, error, call.kind, multi):
                 raise
             errors.append(error)
             continue
         finally:
             _pool.end(endpoint)
+        _pool.succeeded(endpoint)
         return _vectors(call, endpoint, data, stop - start, path)
     raise _pool.all_failed(errors, order, Action.EMBED)
 

@@ -42,6 +42,7 @@ __all__ = [
     "ServerState",
     "all_failed",
     "begin",
+    "by_load",
     "candidates",
     "end",
     "failed",
@@ -50,6 +51,7 @@ __all__ = [
     "reset",
     "state_of",
     "succeeded",
+    "try_next",
 ]
 
 logger = logging.getLogger("ollama_provider")
@@ -122,8 +124,28 @@ def fails_over(error: ProviderError) -> bool:
     return False
 
 
-def _same(a: str, b: str) -> bool:
-    return (a if ":" in a else a + ":latest") == (b if ":" in b else b + ":latest")
+def try_next(
+    endpoint: Endpoint, error: ProviderError, kind: _catalog.ServerKind, multi: bool
+) -> bool:
+    """After a request to ``endpoint`` failed so: whether the call may move on to the next
+    server (the failure is then recorded: a stale model list forgotten, a cool-down
+    started). One server, or an error after which no other server may be asked: False."""
+    if not multi:
+        return False
+    if isinstance(error, ModelNotFoundError):
+        _catalog.forget(endpoint, kind)  # its list was out of date
+        return True
+    if fails_over(error):
+        failed(endpoint, error)
+        return True
+    return False
+
+
+def by_load(endpoints: Sequence[Endpoint]) -> list[Endpoint]:
+    """The servers to try: the least busy first, ties in the order given (a stable sort)."""
+    if len(endpoints) == 1:
+        return list(endpoints)
+    return sorted(endpoints, key=lambda e: state_of(e).in_flight)
 
 
 async def model_lists(
@@ -177,10 +199,10 @@ async def candidates(
         having = [
             e
             for e, names in zip(endpoints, lists, strict=True)
-            if names is not None and any(_same(model, n) for n in names)
+            if names is not None and _catalog.installed_name(names, model) is not None
         ]
         if having:
-            chosen = sorted(having, key=lambda e: state_of(e).in_flight)  # stable: ties keep order
+            chosen = by_load(having)
             logger.debug(
                 "%s %r: servers in order %s", action.value, model, [e.base for e in chosen]
             )

@@ -110,9 +110,8 @@ async def _open(call: ChatCall) -> tuple[Endpoint, HTTPRequest, HTTPResponse]:
             response = await endpoint.send(request, call.action)
         except ProviderError as unreachable:
             _pool.end(endpoint)
-            if not (multi and _pool.fails_over(unreachable)):
+            if not _pool.try_next(endpoint, unreachable, call.kind, multi):
                 raise
-            _pool.failed(endpoint, unreachable)
             errors.append(unreachable)
             continue
         except BaseException:
@@ -123,11 +122,7 @@ async def _open(call: ChatCall) -> tuple[Endpoint, HTTPRequest, HTTPResponse]:
             return endpoint, request, response
         _pool.end(endpoint)
         error = await status_error(response, request, endpoint, call.action, model=model)
-        if multi and isinstance(error, ModelNotFoundError):
-            _catalog.forget(endpoint, call.kind)  # its list was out of date
-        elif multi and _pool.fails_over(error):
-            _pool.failed(endpoint, error)
-        else:
+        if not _pool.try_next(endpoint, error, call.kind, multi):
             if isinstance(error, ModelNotFoundError):
                 error.available = await _catalog.available(endpoint, call.kind) or []
             raise error
