@@ -44,6 +44,7 @@ __all__ = [
     "begin",
     "by_load",
     "candidates",
+    "choose",
     "end",
     "failed",
     "fails_over",
@@ -217,6 +218,21 @@ async def candidates(
     error = ModelNotFoundError(model=model, available=union, status=None, url=endpoints[0].base)
     error.available_by_server = by_server
     raise endpoints[0].annotate(error, action)
+
+
+async def choose(
+    endpoints: Sequence[Endpoint],
+    kind: _catalog.ServerKind,
+    model: str,
+    timeout: Timeout,
+    action: Action,
+) -> tuple[str, list[Endpoint]]:
+    """:func:`candidates`, with the model named: an empty ``model`` with one server is
+    that server's first (none installed is a ModelNotFoundError)."""
+    model, order = await candidates(endpoints, kind, model, action)
+    if not model:
+        model = await _catalog.default_model(order[0], kind, timeout, action)
+    return model, order
 
 
 def all_failed(

@@ -89,10 +89,8 @@ async def _open(call: ChatCall) -> tuple[Endpoint, HTTPRequest, HTTPResponse]:
     The chosen server counts one more request in flight until the caller ends it.
     """
     wanted = str(call.body.get("model") or "")
-    model, order = await _pool.candidates(call.endpoints, call.kind, wanted, call.action)
+    model, order = await _pool.choose(call.endpoints, call.kind, wanted, call.timeout, call.action)
     multi = len(call.endpoints) > 1
-    if not model:  # one server and no model named: its first
-        model = await _catalog.default_model(order[0], call.kind, call.timeout, call.action)
     if model != wanted:
         call.body["model"] = model
         call.payload = orjson.dumps(call.body)

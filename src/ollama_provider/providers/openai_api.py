@@ -220,17 +220,14 @@ class OpenaiAPI(InferenceMixin):
     async def first_model(cls, api_base: Base = None, **options: Unpack[RequestOptions]) -> str:
         """The model a call without one uses: the server's first. None installed raises
         :class:`ModelNotFoundError` (``status`` None) saying how to get one."""
-        from .._catalog import default_model
         from .._errors import Action
-        from .._pool import candidates
+        from .._pool import choose
 
         api_key, timeout, connection = request_options(options, "first_model()")
         endpoints = cls._endpoints(api_base, api_key, connection)
-        model, order = await candidates(endpoints, cls._kind(), "", Action.CHAT)
-        if model:
-            return model
         wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
-        return await default_model(order[0], cls._kind(), wait, Action.CHAT)
+        model, _ = await choose(endpoints, cls._kind(), "", wait, Action.CHAT)
+        return model
 
     @classmethod
     async def find_model(
