@@ -31,6 +31,7 @@ __all__ = [
     "model_names",
     "model_records",
     "reset",
+    "with_installed",
 ]
 
 logger = logging.getLogger("ollama_provider")
@@ -115,6 +116,15 @@ async def available(endpoint: Endpoint, kind: ServerKind) -> list[str] | None:
         return await model_names(endpoint, kind, Timeout(5.0, 5.0, 5.0), refresh=True)
     except ProviderError:
         return None
+
+
+async def with_installed(
+    error: ModelNotFoundError, endpoint: Endpoint, kind: ServerKind
+) -> ModelNotFoundError:
+    """``error`` naming the models the server has now (best effort: none when it does not
+    answer), for a message that says what to use instead."""
+    error.available = await available(endpoint, kind) or []
+    return error
 
 
 def _same_model(a: str, b: str) -> bool:

@@ -122,7 +122,7 @@ async def _open(call: ChatCall) -> tuple[Endpoint, HTTPRequest, HTTPResponse]:
         error = await status_error(response, request, endpoint, call.action, model=model)
         if not _pool.try_next(endpoint, error, call.kind, multi):
             if isinstance(error, ModelNotFoundError):
-                error.available = await _catalog.available(endpoint, call.kind) or []
+                raise await _catalog.with_installed(error, endpoint, call.kind)
             raise error
         errors.append(error)
     raise _pool.all_failed(errors, order, call.action)

@@ -71,10 +71,9 @@ class ModelAdmin:
             )
         except ModelNotFoundError as error:
             missing = error
-        from .._catalog import available
+        from .._catalog import with_installed
 
-        missing.available = await available(endpoint, cls._kind()) or []  # type: ignore[attr-defined]
-        raise missing
+        raise await with_installed(missing, endpoint, cls._kind())  # type: ignore[attr-defined]
 
     @classmethod
     async def _call(

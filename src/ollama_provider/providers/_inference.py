@@ -124,7 +124,7 @@ async def run_embed(
     max_concurrency: int,
 ) -> Embeddings:
     """Check the arguments, embed in batches, and name the installed models if missing."""
-    from .._catalog import available
+    from .._catalog import with_installed
     from .._embeddings import EmbedCall, check_inputs, embed
     from .._errors import ModelNotFoundError
 
@@ -144,7 +144,7 @@ async def run_embed(
     except ModelNotFoundError as error:
         missing = error
     if len(endpoints) == 1:
-        missing.available = await available(endpoints[0], provider._kind()) or []
+        raise await with_installed(missing, endpoints[0], provider._kind())
     raise missing
 
 
