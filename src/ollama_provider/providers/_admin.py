@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import Action, ModelNotFoundError, ProviderError, SomeServersFailedError
 from .._model_records import ModelInfo, RunningModel, ServerVersion, ShowResult
-from .._params import check_model_name, request_options
+from .._params import check_model_name
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
 
 if TYPE_CHECKING:
@@ -35,19 +35,6 @@ class ModelAdmin:
     Every method takes ``api_base`` (as the chat methods do) and the options
     ``api_key``, ``timeout``, ``headers``, ``proxy``, ``verify``.
     """
-
-    @classmethod
-    def _admin(
-        cls,
-        api_base: Base,
-        api_key: str | None,
-        headers: Mapping[str, str] | None,
-        proxy: str | bool | None,
-        verify: bool | str,
-    ) -> tuple[Endpoint, ...]:
-        connection = {"headers": headers, "proxy": proxy, "verify": verify}
-        endpoints: tuple[Endpoint, ...] = cls._endpoints(api_base, api_key, connection)  # type: ignore[attr-defined]
-        return endpoints
 
     @classmethod
     async def _fetch(
@@ -83,14 +70,14 @@ class ModelAdmin:
         path: str,
         body: object,
         api_base: Base,
-        options: dict[str, Any],
+        options: Mapping[str, Any],
+        where: str,
         *,
         model: str | None = None,
         wait: Timeout = DEFAULT_TIMEOUT,
     ) -> list[tuple[Endpoint, Any]]:
         """The request on every server given (one, or each of several), with its answer."""
-        timeout = options.pop("timeout", None)
-        endpoints = cls._admin(api_base, **options)
+        endpoints, timeout = cls._prepare(api_base, options, where)  # type: ignore[attr-defined]
 
         async def one(endpoint: Endpoint) -> Any:
             return await cls._fetch(
@@ -110,9 +97,8 @@ class ModelAdmin:
         """
         from .._catalog import model_records
 
-        checked = _options(options, "list_models()")
-        wait = Timeout.of(checked.pop("timeout", None), DEFAULT_TIMEOUT)
-        endpoints = cls._admin(api_base, **checked)
+        endpoints, timeout = cls._prepare(api_base, options, "list_models()")  # type: ignore[attr-defined]
+        wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
 
         async def one(endpoint: Endpoint) -> list[ModelInfo]:
             records = await model_records(endpoint, cls._kind(), wait)  # type: ignore[attr-defined]
@@ -131,9 +117,7 @@ class ModelAdmin:
         from .._requests import wrong_shape
 
         name = _model(model)
-        checked = _options(options, "show()")
-        timeout = checked.pop("timeout", None)
-        endpoints = cls._admin(api_base, **checked)
+        endpoints, timeout = cls._prepare(api_base, options, "show()")  # type: ignore[attr-defined]
         _, order = await candidates(endpoints, cls._kind(), name, Action.SHOW)  # type: ignore[attr-defined]
         data = await cls._fetch(
             order[0], Action.SHOW, "POST", "/api/show", {"model": name}, timeout, model=name
@@ -151,9 +135,7 @@ class ModelAdmin:
         from .._requests import wrong_shape
 
         running: list[RunningModel] = []
-        answers = await cls._call(
-            Action.LIST, "GET", "/api/ps", None, api_base, _options(options, "ps()")
-        )
+        answers = await cls._call(Action.LIST, "GET", "/api/ps", None, api_base, options, "ps()")
         for endpoint, data in answers:
             if not isinstance(data, dict) or "models" not in data:
                 raise wrong_shape(endpoint, "/api/ps", Action.LIST, "a model list", data)
@@ -173,7 +155,7 @@ class ModelAdmin:
 
         found = []
         answers = await cls._call(
-            Action.OTHER, "GET", "/api/version", None, api_base, _options(options, "versions()")
+            Action.OTHER, "GET", "/api/version", None, api_base, options, "versions()"
         )
         for endpoint, data in answers:
             if not isinstance(data, dict) or not isinstance(data.get("version"), str):
@@ -203,10 +185,10 @@ class ModelAdmin:
         if keep_alive is not None:
             body["keep_alive"] = keep_alive
         action = Action.UNLOAD if keep_alive == 0 else Action.LOAD
-        checked = _options(options, "load()")
         await cls._call(
-            action, "POST", "/api/generate", body, api_base, checked, model=name, wait=CHAT_TIMEOUT
-        )
+            action, "POST", "/api/generate", body, api_base, options, "load()",
+            model=name, wait=CHAT_TIMEOUT,
+        )  # fmt: skip
 
     @classmethod
     async def unload(
@@ -221,9 +203,10 @@ class ModelAdmin:
     ) -> None:
         """Remove an installed model from the server's disk."""
         name = _model(model)
-        checked = _options(options, "delete()")
         body = {"model": name}
-        await cls._call(Action.DELETE, "DELETE", "/api/delete", body, api_base, checked, model=name)
+        await cls._call(
+            Action.DELETE, "DELETE", "/api/delete", body, api_base, options, "delete()", model=name
+        )
 
     @classmethod
     async def copy(
@@ -237,7 +220,8 @@ class ModelAdmin:
             "/api/copy",
             body,
             api_base,
-            _options(options, "copy()"),
+            options,
+            "copy()",
             model=source,
         )
 
@@ -319,12 +303,6 @@ async def on_each(
     done = [e.base for e in endpoints if e.base not in errors]
     failure = SomeServersFailedError(errors=errors, done=done, url=", ".join(errors))  # type: ignore[arg-type]
     raise endpoints[0].annotate(failure, action)
-
-
-def _options(options: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """The keyword options of a management call, checked: connection settings and timeout."""
-    api_key, timeout, connection = request_options(options, where)
-    return {"api_key": api_key, "timeout": timeout, **connection}
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._errors import Action
-from .._params import request_options
 from .._results import WebPage, WebSearchResult
 from .._timeout import DEFAULT_TIMEOUT, Timeout
 
@@ -34,15 +33,18 @@ class CloudMixin:
     @classmethod
     def _cloud(cls, what: str, api_base: Base, options: Mapping[str, Any]) -> tuple[Endpoint, Any]:
         """(the endpoint, the timeout); without a key, a clear error before any request."""
-        api_key, timeout, connection = request_options(options, what)
-        key = api_key or os.environ.get("OLLAMA_API_KEY", "").strip() or None
-        if not key:
-            raise ValueError(
-                f"{what} needs an Ollama API key: pass api_key=... or set OLLAMA_API_KEY "
-                "(create one at https://ollama.com/settings/keys)"
-            )
-        endpoint: Endpoint = cls._endpoint(api_base or CLOUD, key, connection)  # type: ignore[attr-defined]
-        return endpoint, timeout
+
+        def key(api_key: str | None) -> str:
+            found = api_key or os.environ.get("OLLAMA_API_KEY", "").strip()
+            if not found:
+                raise ValueError(
+                    f"{what} needs an Ollama API key: pass api_key=... or set OLLAMA_API_KEY "
+                    "(create one at https://ollama.com/settings/keys)"
+                )
+            return found
+
+        endpoints, timeout = cls._prepare(api_base or CLOUD, options, what, key)  # type: ignore[attr-defined]
+        return endpoints[0], timeout
 
     @classmethod
     async def web_search(

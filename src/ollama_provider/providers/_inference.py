@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._params import check_model_name, encode_body, request_options
+from .._params import check_model_name, encode_body
 from .._results import Embeddings
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
 from .._types import AsyncResult, StreamItem
@@ -50,11 +50,10 @@ class InferenceMixin:
         ``max_concurrency`` at a time; a failing batch fails the call and its
         error names the batch's inputs.
         """
-        api_key, timeout, connection = request_options(options, "embed()")
+        endpoints, timeout = cls._prepare(api_base, options, "embed()")  # type: ignore[attr-defined]
         extra: dict[str, Any] = {}
         if dimensions is not None:
             extra["dimensions"] = dimensions
-        endpoints = cls._endpoints(api_base, api_key, connection)  # type: ignore[attr-defined]
         return await run_embed(
             cls, endpoints, model, input, extra, timeout, batch_size, max_concurrency
         )
@@ -95,8 +94,7 @@ class InferenceMixin:
             "seed": seed, "stop": stop, "suffix": suffix,
         }  # fmt: skip
         body.update({k: v for k, v in sampling.items() if v is not None})
-        api_key, timeout, connection = request_options(options, "generate()")
-        endpoints = cls._endpoints(api_base, api_key, connection)  # type: ignore[attr-defined]
+        endpoints, timeout = cls._prepare(api_base, options, "generate()")  # type: ignore[attr-defined]
         return stream_generate(cls, endpoints, "/completions", body, timeout, native=False)
 
     @classmethod

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import Action, BadResponseError, Reason, StreamInterruptedError
 from .._model_records import Progress
-from .._params import check_model_name, request_options
+from .._params import check_model_name
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
 
 if TYPE_CHECKING:
@@ -36,14 +36,6 @@ class TransferMixin:
     """Mixed into ``Ollama``; relies on its ``_endpoint``."""
 
     @classmethod
-    def _transfer_endpoints(
-        cls, api_base: Base, options: Mapping[str, Any], where: str
-    ) -> tuple[Endpoint, ...]:
-        api_key, _, connection = request_options(options, where)
-        endpoints: tuple[Endpoint, ...] = cls._endpoints(api_base, api_key, connection)  # type: ignore[attr-defined]
-        return endpoints
-
-    @classmethod
     async def pull(
         cls,
         model: str,
@@ -55,8 +47,8 @@ class TransferMixin:
         """Download a model: progress lines as they come. A failure line raises; so does
         an answer that ends before ``success``."""
         body = {"model": _name(model), "stream": True, **({"insecure": True} if insecure else {})}
-        endpoints = cls._transfer_endpoints(api_base, options, "pull()")
-        async for progress in _on_each(endpoints, "/api/pull", body, options, Action.PULL):
+        endpoints, timeout = cls._prepare(api_base, options, "pull()")  # type: ignore[attr-defined]
+        async for progress in _on_each(endpoints, "/api/pull", body, timeout, Action.PULL):
             yield progress
 
     @classmethod
@@ -70,8 +62,8 @@ class TransferMixin:
     ) -> AsyncIterator[Progress]:
         """Upload a model to its registry (its name says which: ``user/model``)."""
         body = {"model": _name(model), "stream": True, **({"insecure": True} if insecure else {})}
-        endpoints = cls._transfer_endpoints(api_base, options, "push()")
-        async for progress in _on_each(endpoints, "/api/push", body, options, Action.PUSH):
+        endpoints, timeout = cls._prepare(api_base, options, "push()")  # type: ignore[attr-defined]
+        async for progress in _on_each(endpoints, "/api/push", body, timeout, Action.PUSH):
             yield progress
 
     @classmethod
@@ -128,12 +120,12 @@ class TransferMixin:
         fields = {k: v for k, v in fields.items() if v is not None}
         if local is None and "from" not in fields:
             raise ValueError("create needs from_= (a model, or a local GGUF file) or a modelfile")
-        endpoints = cls._transfer_endpoints(api_base, options, "create()")
+        endpoints, timeout = cls._prepare(api_base, options, "create()")  # type: ignore[attr-defined]
         uploads = [(local, "files")] if local is not None else []
         uploads += [(adapter, "adapters") for adapter in adapter_paths]
         body = {"model": name, "stream": True, **fields}
         async for progress in _on_each(
-            endpoints, "/api/create", body, options, Action.CREATE, uploads
+            endpoints, "/api/create", body, timeout, Action.CREATE, uploads
         ):
             yield progress
 
@@ -181,7 +173,7 @@ async def _on_each(
     endpoints: tuple[Endpoint, ...],
     path: str,
     body: dict[str, Any],
-    options: Mapping[str, Any],
+    timeout: float | Timeout | None,
     action: Action,
     uploads: Sequence[tuple[Path, str]] = (),
 ) -> AsyncIterator[Progress]:
@@ -195,7 +187,7 @@ async def _on_each(
             sent = dict(body)
             for local, field in uploads:
                 sent.setdefault(field, {}).update(await _upload_all(endpoint, local))
-            async for progress in _progress(endpoint, path, sent, options, action):
+            async for progress in _progress(endpoint, path, sent, timeout, action):
                 yield progress if len(endpoints) == 1 else replace(progress, server=endpoint.base)
         except ProviderError as error:
             if len(endpoints) == 1:
@@ -208,11 +200,15 @@ async def _on_each(
 
 
 async def _progress(
-    endpoint: Endpoint, path: str, body: dict[str, Any], options: Mapping[str, Any], action: Action
+    endpoint: Endpoint,
+    path: str,
+    body: dict[str, Any],
+    timeout: float | Timeout | None,
+    action: Action,
 ) -> AsyncIterator[Progress]:
     from .._requests import ndjson_objects
 
-    wait = Timeout.of(options.get("timeout"), CHAT_TIMEOUT)
+    wait = Timeout.of(timeout, CHAT_TIMEOUT)
     last = ""
     async for line in ndjson_objects(endpoint, path, body, wait, action):
         progress = Progress.parse(line)

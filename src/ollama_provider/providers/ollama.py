@@ -28,7 +28,6 @@ from .._params import (
     native_body,
     openai_body,
     options_of,
-    request_options,
 )
 from .._results import Embeddings
 from .._timeout import Timeout
@@ -177,8 +176,7 @@ class Ollama(ModelAdmin, TransferMixin, CloudMixin, OpenaiAPI):
                 extra[name] = value
         if options is not None:
             extra["options"] = options_of(options)
-        api_key, timeout, connection = request_options(request, "embed()")
-        endpoints = cls._endpoints(api_base, api_key, connection)
+        endpoints, timeout = cls._prepare(api_base, request, "embed()")
         return await run_embed(
             cls, endpoints, model, input, extra, timeout, batch_size, max_concurrency
         )
@@ -238,8 +236,7 @@ class Ollama(ModelAdmin, TransferMixin, CloudMixin, OpenaiAPI):
         merged = options_of({**(options or {}), **_sampling_options(sampling, seed, stop)})
         if merged:
             body["options"] = merged
-        api_key, timeout, connection = request_options(request, "generate()")
-        endpoints = cls._endpoints(api_base, api_key, connection)
+        endpoints, timeout = cls._prepare(api_base, request, "generate()")
         return stream_generate(cls, endpoints, "/api/generate", body, timeout, native=True)
 
 

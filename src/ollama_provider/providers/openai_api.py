@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -168,6 +168,22 @@ class OpenaiAPI(InferenceMixin):
             for address in cls.server_addresses(api_base)
         )
 
+    @classmethod
+    def _prepare(
+        cls,
+        api_base: Base,
+        options: Mapping[str, Any],
+        where: str,
+        key: Callable[[str | None], str | None] | None = None,
+    ) -> tuple[tuple[Endpoint, ...], float | Timeout | None]:
+        """(the servers, the timeout as given) of a call's ``**options`` (see
+        ``RequestOptions``), checked: an unknown keyword is a TypeError naming ``where``.
+        ``key`` may turn the ``api_key`` given into the one to use (or refuse the call)."""
+        api_key, timeout, connection = request_options(options, where)
+        if key is not None:
+            api_key = key(api_key)
+        return cls._endpoints(api_base, api_key, connection), timeout
+
     # -- models ---------------------------------------------------------------------
 
     @classmethod
@@ -197,8 +213,7 @@ class OpenaiAPI(InferenceMixin):
         """As :meth:`get_models`, for async code."""
         from .._catalog import model_names
 
-        api_key, timeout, connection = request_options(options, "get_models()")
-        endpoints = cls._endpoints(api_base, api_key, connection)
+        endpoints, timeout = cls._prepare(api_base, options, "get_models()")
         wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
         if len(endpoints) == 1:
             models = await model_names(endpoints[0], cls._kind(), wait, refresh=refresh)
@@ -223,8 +238,7 @@ class OpenaiAPI(InferenceMixin):
         from .._errors import Action
         from .._pool import choose
 
-        api_key, timeout, connection = request_options(options, "first_model()")
-        endpoints = cls._endpoints(api_base, api_key, connection)
+        endpoints, timeout = cls._prepare(api_base, options, "first_model()")
         wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
         model, _ = await choose(endpoints, cls._kind(), "", wait, Action.CHAT)
         return model
@@ -239,11 +253,11 @@ class OpenaiAPI(InferenceMixin):
         from .._catalog import installed_name, model_names
         from .._errors import ProviderError
 
-        api_key, timeout, connection = request_options(options, "find_model()")
+        endpoints, timeout = cls._prepare(api_base, options, "find_model()")
         wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
         failure: ProviderError | None = None
         answered = False
-        for endpoint in cls._endpoints(api_base, api_key, connection):
+        for endpoint in endpoints:
             try:
                 names = await model_names(endpoint, cls._kind(), wait)
             except ProviderError as error:
