@@ -20,6 +20,7 @@ __all__ = [
     "encode_body",
     "format_of",
     "native_body",
+    "native_options",
     "openai_body",
     "options_of",
     "reject_unknown",
@@ -222,6 +223,23 @@ def _format_of(response_format: Any) -> Any:
     raise ValueError(f"response_format type {kind!r} is not json_object, json_schema or text")
 
 
+def native_options(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(Ollama's native ``options`` for the OpenAI-named sampling parameters, the other
+    parameters); None values are left out of both."""
+    options: dict[str, Any] = {}
+    rest: dict[str, Any] = {}
+    for name, value in params.items():
+        if value is None:
+            continue
+        if name in _TO_OPTIONS:
+            options[_TO_OPTIONS[name]] = value
+        elif name == "stop":
+            options["stop"] = [value] if isinstance(value, str) else list(value)
+        else:
+            rest[name] = value
+    return options, rest
+
+
 def native_body(
     model: str,
     messages: list[Any],
@@ -232,15 +250,9 @@ def native_body(
 ) -> dict[str, Any]:
     """A body for Ollama's ``/api/chat`` from OpenAI-style and native parameters."""
     body: dict[str, Any] = {"model": model, "messages": messages, "stream": stream}
-    options: dict[str, Any] = {}
-    for name, value in params.items():
-        if value is None:
-            continue
-        if name in _TO_OPTIONS:
-            options[_TO_OPTIONS[name]] = value
-        elif name == "stop":
-            options["stop"] = [value] if isinstance(value, str) else list(value)
-        elif name == "response_format":
+    options, rest = native_options(params)
+    for name, value in rest.items():
+        if name == "response_format":
             fmt = _format_of(value)
             if fmt is not None:
                 body["format"] = fmt

@@ -26,6 +26,7 @@ from .._params import (
     check_think,
     format_of,
     native_body,
+    native_options,
     openai_body,
     options_of,
 )
@@ -232,18 +233,14 @@ class Ollama(ModelAdmin, TransferMixin, CloudMixin, OpenaiAPI):
             body["context"] = [int(t) for t in context]
         if images:
             body["images"] = [image_base64(img, f"images[{i}]") for i, img in enumerate(images)]
-        sampling = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}
-        merged = options_of({**(options or {}), **_sampling_options(sampling, seed, stop)})
+        sampling, _ = native_options(
+            {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens,
+             "seed": seed, "stop": stop}
+        )  # fmt: skip
+        # Here the sampling arguments win over options={...}; in a native chat the
+        # options win (native_body): kept as they were.
+        merged = options_of({**(options or {}), **sampling})
         if merged:
             body["options"] = merged
         endpoints, timeout = cls._prepare(api_base, request, "generate()")
         return stream_generate(cls, endpoints, "/api/generate", body, timeout, native=True)
-
-
-def _sampling_options(
-    sampling: Mapping[str, Any], seed: int | None, stop: str | list[str] | None
-) -> dict[str, Any]:
-    options = {("num_predict" if k == "max_tokens" else k): v for k, v in sampling.items()}
-    options["seed"] = seed
-    options["stop"] = [stop] if isinstance(stop, str) else stop
-    return {k: v for k, v in options.items() if v is not None}
