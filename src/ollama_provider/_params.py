@@ -25,6 +25,7 @@ __all__ = [
     "options_of",
     "reject_unknown",
     "request_options",
+    "required_model",
     "response_format_of",
 ]
 
@@ -169,6 +170,15 @@ def check_model_name(model: object) -> str:
     if _UNSAFE_NAME.search(model):
         raise ValueError(f"model name {model!r} contains blanks or control characters")
     return model
+
+
+def required_model(model: object, example: str = "llama3.2") -> str:
+    """A model name that must be given (management, embeddings): as
+    :func:`check_model_name`, and empty is a ValueError showing ``example``."""
+    name = check_model_name(model)
+    if not name:
+        raise ValueError(f"a model name is required, e.g. {example!r}")
+    return name
 
 
 def openai_body(

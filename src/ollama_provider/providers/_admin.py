@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import Action, ModelNotFoundError, ProviderError, SomeServersFailedError
 from .._model_records import ModelInfo, RunningModel, ServerVersion, ShowResult
-from .._params import check_model_name
+from .._params import required_model
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ class ModelAdmin:
         from .._pool import candidates
         from .._requests import wrong_shape
 
-        name = _model(model)
+        name = required_model(model)
         endpoints, timeout = cls._prepare(api_base, options, "show()")  # type: ignore[attr-defined]
         _, order = await candidates(endpoints, cls._kind(), name, Action.SHOW)  # type: ignore[attr-defined]
         data = await cls._fetch(
@@ -180,7 +180,7 @@ class ModelAdmin:
         **options: Unpack[RequestOptions],
     ) -> None:
         """Load a model into memory now (and keep it for ``keep_alive``)."""
-        name = _model(model)
+        name = required_model(model)
         body: dict[str, Any] = {"model": name, "stream": False}
         if keep_alive is not None:
             body["keep_alive"] = keep_alive
@@ -202,7 +202,7 @@ class ModelAdmin:
         cls, model: str, api_base: Base = None, **options: Unpack[RequestOptions]
     ) -> None:
         """Remove an installed model from the server's disk."""
-        name = _model(model)
+        name = required_model(model)
         body = {"model": name}
         await cls._call(
             Action.DELETE, "DELETE", "/api/delete", body, api_base, options, "delete()", model=name
@@ -213,7 +213,7 @@ class ModelAdmin:
         cls, source: str, destination: str, api_base: Base = None, **options: Unpack[RequestOptions]
     ) -> None:
         """Make ``destination`` another name of the installed model ``source``."""
-        body = {"source": _model(source), "destination": _model(destination)}
+        body = {"source": required_model(source), "destination": required_model(destination)}
         await cls._call(
             Action.COPY,
             "POST",
@@ -309,10 +309,3 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
     from .._sync import run
 
     return run(coro)
-
-
-def _model(model: object) -> str:
-    name = check_model_name(model)
-    if not name:
-        raise ValueError("a model name is required, e.g. 'llama3.2'")
-    return name

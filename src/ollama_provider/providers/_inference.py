@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._params import check_model_name, encode_body
+from .._params import check_model_name, encode_body, required_model
 from .._results import Embeddings
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
 from .._types import AsyncResult, StreamItem
@@ -126,9 +126,7 @@ async def run_embed(
     from .._embeddings import EmbedCall, check_inputs, embed
     from .._errors import ModelNotFoundError
 
-    name = check_model_name(model)
-    if not name:
-        raise ValueError("a model name is required, e.g. 'nomic-embed-text'")
+    name = required_model(model, "nomic-embed-text")
     texts = check_inputs(inputs)
     encode_body({"input": texts, **extra})  # text JSON cannot carry fails here, before a request
     if not isinstance(batch_size, int) or batch_size < 1:

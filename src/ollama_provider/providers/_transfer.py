@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import Action, BadResponseError, Reason, StreamInterruptedError
 from .._model_records import Progress
-from .._params import check_model_name
+from .._params import required_model
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
 
 if TYPE_CHECKING:
@@ -46,7 +46,9 @@ class TransferMixin:
     ) -> AsyncIterator[Progress]:
         """Download a model: progress lines as they come. A failure line raises; so does
         an answer that ends before ``success``."""
-        body = {"model": _name(model), "stream": True, **({"insecure": True} if insecure else {})}
+        body = {"model": required_model(model), "stream": True}
+        if insecure:
+            body["insecure"] = True
         endpoints, timeout = cls._prepare(api_base, options, "pull()")  # type: ignore[attr-defined]
         async for progress in _on_each(endpoints, "/api/pull", body, timeout, Action.PULL):
             yield progress
@@ -61,7 +63,9 @@ class TransferMixin:
         **options: Unpack[RequestOptions],
     ) -> AsyncIterator[Progress]:
         """Upload a model to its registry (its name says which: ``user/model``)."""
-        body = {"model": _name(model), "stream": True, **({"insecure": True} if insecure else {})}
+        body = {"model": required_model(model), "stream": True}
+        if insecure:
+            body["insecure"] = True
         endpoints, timeout = cls._prepare(api_base, options, "push()")  # type: ignore[attr-defined]
         async for progress in _on_each(endpoints, "/api/push", body, timeout, Action.PUSH):
             yield progress
@@ -89,7 +93,7 @@ class TransferMixin:
         lacks them. Progress lines as they come."""
         from .._modelfile import parse_modelfile
 
-        name = _name(model)
+        name = required_model(model)
         fields: dict[str, Any] = {}
         local: Path | None = None
         adapter_paths: list[Path] = [Path(a) for a in adapters or ()]
@@ -154,13 +158,6 @@ def _iterate(agen: AsyncIterator[Progress]) -> Iterator[Progress]:
     from .._sync import iterate
 
     return iterate(agen)
-
-
-def _name(model: object) -> str:
-    name = check_model_name(model)
-    if not name:
-        raise ValueError("a model name is required, e.g. 'llama3.2'")
-    return name
 
 
 def _read_modelfile(modelfile: str | Path, parse: Any) -> Any:
