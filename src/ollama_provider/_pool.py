@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from . import _catalog
@@ -34,6 +34,7 @@ from ._errors import (
     ProviderTimeoutError,
     ResponseStatusError,
     ServerUnreachableError,
+    SomeServersFailedError,
 )
 from ._timeout import Timeout
 
@@ -50,6 +51,7 @@ __all__ = [
     "fails_over",
     "model_lists",
     "reset",
+    "some_failed",
     "state_of",
     "succeeded",
     "try_next",
@@ -243,3 +245,13 @@ def all_failed(
         return errors[0]
     error = AllServersFailedError(errors=errors, url=", ".join(e.base for e in endpoints))
     return endpoints[0].annotate(error, action)
+
+
+def some_failed(
+    errors: Mapping[str, ProviderError], endpoints: Sequence[Endpoint], action: Action
+) -> ProviderError:
+    """The one error for work done on every server that failed on some: each failing
+    server's error (by root URL) and the servers where it worked."""
+    done = [e.base for e in endpoints if e.base not in errors]
+    failure = SomeServersFailedError(errors=dict(errors), done=done, url=", ".join(errors))
+    return endpoints[0].annotate(failure, action)

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._errors import Action, ModelNotFoundError, ProviderError, SomeServersFailedError
+from .._errors import Action, ModelNotFoundError, ProviderError
 from .._model_records import ModelInfo, RunningModel, ServerVersion, ShowResult
 from .._params import required_model
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
@@ -297,12 +297,14 @@ async def on_each(
     }
     if not errors:
         return list(zip(endpoints, results, strict=True))  # type: ignore[arg-type]
-    for error in errors.values():
+    from .._pool import some_failed
+
+    failures: dict[str, ProviderError] = {}
+    for base, error in errors.items():
         if not isinstance(error, ProviderError):
             raise error
-    done = [e.base for e in endpoints if e.base not in errors]
-    failure = SomeServersFailedError(errors=errors, done=done, url=", ".join(errors))  # type: ignore[arg-type]
-    raise endpoints[0].annotate(failure, action)
+        failures[base] = error
+    raise some_failed(failures, endpoints, action)
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:

@@ -176,7 +176,8 @@ async def _on_each(
 ) -> AsyncIterator[Progress]:
     """The transfer on each server in turn (files uploaded to each first); several
     servers: every line says which, and failures are reported together at the end."""
-    from .._errors import ProviderError, SomeServersFailedError
+    from .._errors import ProviderError
+    from .._pool import some_failed
 
     errors: dict[str, ProviderError] = {}
     for endpoint in endpoints:
@@ -191,9 +192,7 @@ async def _on_each(
                 raise
             errors[endpoint.base] = error
     if errors:
-        done = [e.base for e in endpoints if e.base not in errors]
-        failure = SomeServersFailedError(errors=errors, done=done, url=", ".join(errors))
-        raise endpoints[0].annotate(failure, action)
+        raise some_failed(errors, endpoints, action)
 
 
 async def _progress(
