@@ -25,7 +25,7 @@ from ._timeout import Timeout
 from ._transport import HTTPRequest, HTTPResponse, Transport, default_transport
 from ._version import __version__
 
-__all__ = ["Endpoint", "check_headers", "cloud_key", "endpoint_for", "reset"]
+__all__ = ["Endpoint", "check_headers", "cloud_key", "endpoint_for", "ollama_api_key", "reset"]
 
 _USER_AGENT = f"ollama-provider/{__version__}"
 _KEY = os.urandom(32)  # keys cache identities to this process: secrets are never kept plain
@@ -153,12 +153,17 @@ def reset() -> None:
     _endpoints.clear()
 
 
+def ollama_api_key() -> str | None:
+    """``OLLAMA_API_KEY``, when it is set."""
+    return os.environ.get("OLLAMA_API_KEY", "").strip() or None
+
+
 def cloud_key(address: ServerAddress, server: str) -> str | None:
     """``OLLAMA_API_KEY`` for a request to a remote Ollama (ollama.com, or one behind a
     proxy), when no ``api_key`` was given. Never sent to a loopback server by itself."""
     if server != "Ollama" or address.is_loopback:
         return None
-    return os.environ.get("OLLAMA_API_KEY", "").strip() or None
+    return ollama_api_key()
 
 
 def endpoint_for(

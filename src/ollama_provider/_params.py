@@ -15,6 +15,7 @@ __all__ = [
     "CONNECTION_PARAMS",
     "NATIVE_PARAMS",
     "OLLAMA_OPTIONS",
+    "REQUEST_OPTIONS",
     "check_model_name",
     "check_think",
     "encode_body",
@@ -146,14 +147,15 @@ def format_of(value: Any) -> Any:
     raise TypeError(f"format must be 'json', a JSON schema dict or a pydantic model, not {value!r}")
 
 
-_REQUEST_OPTIONS = ("api_key", "timeout", "headers", "proxy", "verify")
+#: The keyword options every call takes besides its own (see ``RequestOptions``).
+REQUEST_OPTIONS = ("api_key", "timeout", "headers", "proxy", "verify")
 
 
 def request_options(options: Mapping[str, Any], where: str) -> tuple[Any, Any, dict[str, Any]]:
     """(api_key, timeout, connection) from ``**options`` (see ``RequestOptions``); an
     unknown keyword is a TypeError naming it, as a named parameter would be."""
     reject_unknown(
-        options, frozenset(_REQUEST_OPTIONS), where, "accepted: " + ", ".join(_REQUEST_OPTIONS)
+        options, frozenset(REQUEST_OPTIONS), where, "accepted: " + ", ".join(REQUEST_OPTIONS)
     )
     connection = {
         "headers": options.get("headers"),

@@ -7,7 +7,6 @@ another (a proxy, a test server).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +33,12 @@ class CloudMixin:
     def _cloud(cls, what: str, api_base: Base, options: Mapping[str, Any]) -> tuple[Endpoint, Any]:
         """(the endpoint, the timeout); without a key, a clear error before any request."""
 
+        from .._endpoint import ollama_api_key
+
         def key(api_key: str | None) -> str:
-            found = api_key or os.environ.get("OLLAMA_API_KEY", "").strip()
+            # Sent to api_base even on loopback (a proxy, a test server): these calls are
+            # for ollama.com's API, unlike a chat, where _endpoint.cloud_key decides.
+            found = api_key or ollama_api_key()
             if not found:
                 raise ValueError(
                     f"{what} needs an Ollama API key: pass api_key=... or set OLLAMA_API_KEY "

@@ -91,7 +91,7 @@ class TransferMixin:
         (``from_``), or a Modelfile (its text, or a ``Path`` to it); explicit fields
         win over the Modelfile's. Local files are uploaded first, when the server
         lacks them. Progress lines as they come."""
-        from .._modelfile import parse_modelfile
+        from .._modelfile import local_path, parse_modelfile
 
         name = required_model(model)
         fields: dict[str, Any] = {}
@@ -111,8 +111,8 @@ class TransferMixin:
             )  # fmt: skip
             adapter_paths = adapter_paths or parsed.adapters
         if from_ is not None:
-            path = Path(from_).expanduser()
-            local, fields["from"] = (path, None) if path.exists() else (None, str(from_))
+            local = local_path(str(from_), Path.cwd())
+            fields["from"] = None if local else str(from_)
         for key, value in (
             ("template", template), ("system", system), ("quantize", quantize),
             ("parameters", dict(parameters) if parameters else None),
