@@ -163,8 +163,9 @@ class OpenaiAPI(InferenceMixin):
     ) -> tuple[Endpoint, ...]:
         from .._endpoint import endpoint_for
 
+        kind = cls._kind()
         return tuple(
-            endpoint_for(address, cls.label, api_key, connection)
+            endpoint_for(address, cls.label, kind, api_key, connection)
             for address in cls.server_addresses(api_base)
         )
 
