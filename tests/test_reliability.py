@@ -424,6 +424,15 @@ def test_15_a_lone_surrogate_fails_at_call_time_before_any_request(
     assert fake_ollama.server.count() == 0
 
 
+def test_15_an_embedding_input_json_cannot_carry_fails_before_any_request(
+    fake_ollama: FakeOllama,
+) -> None:
+    texts = ["fine"] * 5 + ["caf\udce9"]
+    with pytest.raises(ValueError, match=r"input\[5\] holds text that is not valid"):
+        Ollama.embed_sync("all-minilm", texts, api_base=fake_ollama.url, batch_size=2)
+    assert fake_ollama.server.count() == 0
+
+
 @pytest.mark.parametrize(
     "make",
     [

@@ -18,6 +18,7 @@ from . import _pool
 from ._catalog import ServerKind
 from ._endpoint import Endpoint
 from ._errors import Action, BadResponseError, ProviderError, Reason
+from ._params import encode_body
 from ._requests import fetch_json
 from ._results import Embeddings
 from ._timeout import Timeout
@@ -82,10 +83,22 @@ def _vectors(
     return vectors, int(tokens) if isinstance(tokens, int) else 0, model
 
 
+def _payloads(call: EmbedCall, spans: list[tuple[int, int]]) -> list[bytes]:
+    """Each batch's body as JSON, made before any request: text JSON cannot carry fails
+    here, named by its place in the whole input."""
+    try:
+        return [
+            encode_body({"model": call.model, "input": call.inputs[start:stop], **call.extra})
+            for start, stop in spans
+        ]
+    except (TypeError, ValueError):
+        encode_body({"input": call.inputs, **call.extra})  # the error, at its place in the input
+        raise
+
+
 async def _batch(
-    call: EmbedCall, order: list[Endpoint], path: str, start: int, stop: int, limit: int
+    call: EmbedCall, order: list[Endpoint], path: str, body: bytes, count: int, limit: int
 ) -> tuple[list[list[float]], int, str]:
-    body = {"model": call.model, "input": call.inputs[start:stop], **call.extra}
     multi = len(order) > 1
     errors: list[ProviderError] = []
     for endpoint in _pool.by_load(order):
@@ -103,30 +116,34 @@ async def _batch(
         finally:
             _pool.end(endpoint)
         _pool.succeeded(endpoint)
-        return _vectors(call, endpoint, data, stop - start, path)
+        return _vectors(call, endpoint, data, count, path)
     raise _pool.all_failed(errors, order, Action.EMBED)
 
 
 async def embed(call: EmbedCall) -> Embeddings:
     """All the vectors, in the order of the inputs."""
     path = "/api/embed" if call.kind is ServerKind.OLLAMA else "/embeddings"
-    _, order = await _pool.candidates(call.endpoints, call.kind, call.model, Action.EMBED)
     size = max(1, call.batch_size)
     count = len(call.inputs)
     spans = [(start, min(start + size, count)) for start in range(0, count, size)]
+    payloads = _payloads(call, spans)
+    _, order = await _pool.candidates(call.endpoints, call.kind, call.model, Action.EMBED)
     gate = asyncio.Semaphore(max(1, call.max_concurrency))
 
-    async def one(start: int, stop: int) -> tuple[list[list[float]], int, str]:
+    async def one(start: int, stop: int, body: bytes) -> tuple[list[list[float]], int, str]:
         limit = max(16 << 20, (stop - start) * _PER_VECTOR)
         async with gate:
             try:
-                return await _batch(call, order, path, start, stop, limit)
+                return await _batch(call, order, path, body, stop - start, limit)
             except ProviderError as error:
                 if len(spans) > 1:
                     error.inputs = range(start, stop)  # which inputs failed, in the message too
                 raise
 
-    tasks = [asyncio.ensure_future(one(start, stop)) for start, stop in spans]
+    tasks = [
+        asyncio.ensure_future(one(start, stop, body))
+        for (start, stop), body in zip(spans, payloads, strict=True)
+    ]
     try:
         results = await asyncio.gather(*tasks)
     except BaseException:

@@ -326,7 +326,7 @@ def _find_unencodable(value: Any, path: str) -> tuple[str, str] | None:
     return path, f"is a {type(value).__name__}, which JSON cannot carry"
 
 
-def encode_body(body: Mapping[str, Any]) -> bytes:
+def encode_body(body: object) -> bytes:
     """The request body as JSON, now: a value JSON cannot carry fails when the call is made."""
     import orjson
 

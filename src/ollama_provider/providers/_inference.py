@@ -128,7 +128,6 @@ async def run_embed(
 
     name = required_model(model, "nomic-embed-text")
     texts = check_inputs(inputs)
-    encode_body({"input": texts, **extra})  # text JSON cannot carry fails here, before a request
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
     wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
