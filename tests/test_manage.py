@@ -129,3 +129,12 @@ def test_find_model_names_an_installed_model_as_the_server_spells_it(
     assert run(found("qwen3:0.6b")) == "qwen3:0.6b"
     assert run(found("qwen3")) is None  # qwen3:latest is not installed
     assert run(found("hello")) is None
+
+
+def test_a_modelfile_s_requires_is_sent(fake_ollama: FakeOllama) -> None:
+    base = fake_ollama.installed()[0].name
+    modelfile = f"FROM {base}\nREQUIRES 0.24.0\nSYSTEM terse\n"
+    steps = list(Ollama.create_sync("mine", fake_ollama.url, modelfile=modelfile))
+    assert steps[-1].status == "success"
+    sent = fake_ollama.last_body("/api/create")
+    assert sent["requires"] == "0.24.0" and sent["from"] == base

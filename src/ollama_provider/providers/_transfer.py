@@ -106,7 +106,7 @@ class TransferMixin:
                 {k: v for k, v in (
                     ("template", parsed.template), ("system", parsed.system),
                     ("parameters", parsed.parameters or None), ("license", parsed.license or None),
-                    ("messages", parsed.messages or None),
+                    ("messages", parsed.messages or None), ("requires", parsed.requires),
                 ) if v is not None}
             )  # fmt: skip
             adapter_paths = adapter_paths or parsed.adapters
