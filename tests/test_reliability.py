@@ -519,3 +519,13 @@ def test_openai_api_errors_do_not_mention_ollama(closed_port: int) -> None:
     with pytest.raises(ServerUnreachableError) as info:
         list(OpenaiAPI.create_completion("m", USER, f"http://127.0.0.1:{closed_port}/v1"))
     assert "Ollama" not in str(info.value)
+
+
+@pytest.mark.parametrize("setting", ["batch_size", "max_concurrency"])
+@pytest.mark.parametrize("value", [0, -2, 1.5, "4"])
+def test_embedding_batch_settings_are_checked_before_any_request(
+    fake_ollama: FakeOllama, setting: str, value: Any
+) -> None:
+    with pytest.raises(ValueError, match=f"{setting} must be a positive int, not {value!r}"):
+        Ollama.embed_sync("all-minilm", ["a"], api_base=fake_ollama.url, **{setting: value})
+    assert fake_ollama.server.count() == 0

@@ -123,12 +123,12 @@ async def _batch(
 async def embed(call: EmbedCall) -> Embeddings:
     """All the vectors, in the order of the inputs."""
     path = "/api/embed" if call.kind is ServerKind.OLLAMA else "/embeddings"
-    size = max(1, call.batch_size)
+    size = call.batch_size  # both checked when the call was made (run_embed)
     count = len(call.inputs)
     spans = [(start, min(start + size, count)) for start in range(0, count, size)]
     payloads = _payloads(call, spans)
     _, order = await _pool.candidates(call.endpoints, call.kind, call.model, Action.EMBED)
-    gate = asyncio.Semaphore(max(1, call.max_concurrency))
+    gate = asyncio.Semaphore(call.max_concurrency)
 
     async def one(start: int, stop: int, body: bytes) -> tuple[list[list[float]], int, str]:
         limit = max(16 << 20, (stop - start) * _PER_VECTOR)

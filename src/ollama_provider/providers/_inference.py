@@ -128,8 +128,9 @@ async def run_embed(
 
     name = required_model(model, "nomic-embed-text")
     texts = check_inputs(inputs)
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
+    for setting, value in (("batch_size", batch_size), ("max_concurrency", max_concurrency)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{setting} must be a positive int, not {value!r}")
     wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
     call: EmbedCall = EmbedCall(
         endpoints, provider._kind(), name, texts, extra, wait, batch_size, max_concurrency
