@@ -149,14 +149,14 @@ def format_of(value: Any) -> Any:
 
 #: The keyword options every call takes besides its own (see ``RequestOptions``).
 REQUEST_OPTIONS = ("api_key", "timeout", "headers", "proxy", "verify")
+_REQUEST_OPTION_SET = frozenset(REQUEST_OPTIONS)
+_ACCEPTED = "accepted: " + ", ".join(REQUEST_OPTIONS)
 
 
 def request_options(options: Mapping[str, Any], where: str) -> tuple[Any, Any, dict[str, Any]]:
     """(api_key, timeout, connection) from ``**options`` (see ``RequestOptions``); an
     unknown keyword is a TypeError naming it, as a named parameter would be."""
-    reject_unknown(
-        options, frozenset(REQUEST_OPTIONS), where, "accepted: " + ", ".join(REQUEST_OPTIONS)
-    )
+    reject_unknown(options, _REQUEST_OPTION_SET, where, _ACCEPTED)
     connection = {
         "headers": options.get("headers"),
         "proxy": options.get("proxy"),
