@@ -30,7 +30,7 @@ T = TypeVar("T")
 
 
 class ModelAdmin:
-    """Mixed into ``Ollama``; relies on its ``_endpoint`` and ``_kind``.
+    """Mixed into ``Ollama``; relies on its ``_prepare`` and ``_kind``.
 
     Every method takes ``api_base`` (as the chat methods do) and the options
     ``api_key``, ``timeout``, ``headers``, ``proxy``, ``verify``.

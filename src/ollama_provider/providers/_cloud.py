@@ -27,7 +27,7 @@ CLOUD = "https://ollama.com"
 
 
 class CloudMixin:
-    """Mixed into ``Ollama``; relies on its ``_endpoint``."""
+    """Mixed into ``Ollama``; relies on its ``_prepare``."""
 
     @classmethod
     def _cloud(cls, what: str, api_base: Base, options: Mapping[str, Any]) -> tuple[Endpoint, Any]:
@@ -66,9 +66,7 @@ class CloudMixin:
         endpoint, timeout = cls._cloud("web_search()", api_base, options)
         body = {"query": query, "max_results": max_results}
         wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
-        data = await fetch_json(
-            endpoint, "POST", "/api/web_search", wait, body, action=Action.OTHER
-        )
+        data = await fetch_json(endpoint, "POST", "/api/web_search", wait, body)
         results = data.get("results") if isinstance(data, dict) else None
         if not isinstance(results, list):
             raise wrong_shape(endpoint, "/api/web_search", Action.OTHER, "search results", data)

@@ -25,9 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["InferenceMixin", "run_embed", "stream_generate"]
 
-#: Sampling parameters a ``generate`` call accepts besides the prompt.
-SAMPLING = ("temperature", "top_p", "max_tokens", "seed", "stop")
-
 
 class InferenceMixin:
     """``embed`` and ``generate`` against an OpenAI-compatible base."""

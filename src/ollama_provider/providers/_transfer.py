@@ -33,7 +33,7 @@ _UPLOAD_TIMEOUT = Timeout(first_byte=3600.0, between_chunks=3600.0)  # a blob of
 
 
 class TransferMixin:
-    """Mixed into ``Ollama``; relies on its ``_endpoint``."""
+    """Mixed into ``Ollama``; relies on its ``_prepare``."""
 
     @classmethod
     async def pull(
