@@ -257,9 +257,14 @@ class ModelAdmin:
 
     @classmethod
     def load_sync(
-        cls, model: str, api_base: Base = None, **options: Unpack[RequestOptions]
+        cls,
+        model: str,
+        api_base: Base = None,
+        *,
+        keep_alive: str | float | None = None,
+        **options: Unpack[RequestOptions],
     ) -> None:
-        _run(cls.load(model, api_base, **options))
+        _run(cls.load(model, api_base, keep_alive=keep_alive, **options))
 
     @classmethod
     def unload_sync(

@@ -137,21 +137,50 @@ class TransferMixin:
 
     @classmethod
     def pull_sync(
-        cls, model: str, api_base: Base = None, **kwargs: Unpack[RequestOptions]
+        cls,
+        model: str,
+        api_base: Base = None,
+        *,
+        insecure: bool = False,
+        **options: Unpack[RequestOptions],
     ) -> Iterator[Progress]:
-        return _iterate(cls.pull(model, api_base, **kwargs))
+        return _iterate(cls.pull(model, api_base, insecure=insecure, **options))
 
     @classmethod
     def push_sync(
-        cls, model: str, api_base: Base = None, **kwargs: Unpack[RequestOptions]
+        cls,
+        model: str,
+        api_base: Base = None,
+        *,
+        insecure: bool = False,
+        **options: Unpack[RequestOptions],
     ) -> Iterator[Progress]:
-        return _iterate(cls.push(model, api_base, **kwargs))
+        return _iterate(cls.push(model, api_base, insecure=insecure, **options))
 
     @classmethod
     def create_sync(
-        cls, model: str, api_base: Base = None, **kwargs: Unpack[RequestOptions]
+        cls,
+        model: str,
+        api_base: Base = None,
+        *,
+        from_: str | Path | None = None,
+        modelfile: str | Path | None = None,
+        template: str | None = None,
+        system: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        license: str | Sequence[str] | None = None,
+        messages: Sequence[Mapping[str, str]] | None = None,
+        adapters: Sequence[str | Path] | None = None,
+        quantize: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> Iterator[Progress]:
-        return _iterate(cls.create(model, api_base, **kwargs))
+        return _iterate(
+            cls.create(
+                model, api_base, from_=from_, modelfile=modelfile, template=template,
+                system=system, parameters=parameters, license=license, messages=messages,
+                adapters=adapters, quantize=quantize, **options,
+            )
+        )  # fmt: skip
 
 
 def _iterate(agen: AsyncIterator[Progress]) -> Iterator[Progress]:
