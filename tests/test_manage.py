@@ -135,3 +135,12 @@ def test_copy_to_a_registry_with_a_port_adds_the_tag(fake_ollama: FakeOllama) ->
     """``host:port/ns/name`` has a colon but no tag: the copy is named ``...:latest``."""
     Ollama.copy_sync("llama3.2", "127.0.0.1:5000/me/tiny", fake_ollama.url)
     assert "127.0.0.1:5000/me/tiny:latest" in [m.name for m in fake_ollama.installed()]
+
+
+def test_a_modelfile_s_requires_is_sent(fake_ollama: FakeOllama) -> None:
+    base = fake_ollama.installed()[0].name
+    modelfile = f"FROM {base}\nREQUIRES 0.24.0\nSYSTEM terse\n"
+    steps = list(Ollama.create_sync("mine", fake_ollama.url, modelfile=modelfile))
+    assert steps[-1].status == "success"
+    sent = fake_ollama.last_body("/api/create")
+    assert sent["requires"] == "0.24.0" and sent["from"] == base

@@ -50,12 +50,12 @@ def items_of(base: str, **kwargs: Any) -> list[Any]:
     return list(Ollama.create_completion("m", USER, api_base=base, **kwargs))
 
 
-def endless(unit: bytes, written: list[int]) -> Any:
-    """A 200 event stream that writes ``unit`` until the client leaves; counts the bytes."""
+def endless(unit: bytes, written: list[int], content_type: str = "text/event-stream") -> Any:
+    """A 200 stream that writes ``unit`` until the client leaves; counts the bytes."""
 
     async def fault(request: Request, conn: Connection) -> bool:
         response = Response(request)
-        await response.start_stream(200, "text/event-stream")
+        await response.start_stream(200, content_type)
         try:
             while True:
                 await response.write_chunk(unit)
@@ -100,6 +100,17 @@ def test_2_a_server_sending_an_endless_event_is_cut_off(httpserver: HTTPServer) 
     httpserver.wait_until_connections(0, timeout=30)
     # what the server could write: the limit, the reader's buffer and the socket buffers
     assert written[0] < 16 * 1024 * 1024
+
+
+@pytest.mark.timeout(60)  # before the fix the call never returned: fail, do not hang
+def test_2_an_endless_json_answer_is_refused_at_its_limit(httpserver: HTTPServer) -> None:
+    written = [0]
+    httpserver.add_fault("/api/tags", endless(b"[" * 4096, written, "application/json"))
+    with pytest.raises(BadResponseError) as info:
+        Ollama.list_models_sync(httpserver.url)
+    assert "over 16,777,216 bytes" in str(info.value)
+    httpserver.wait_until_connections(0, timeout=30)
+    assert written[0] < 64 * 1024 * 1024  # the limit and the buffers, not the rest
 
 
 # -- 3. the sync API's read-ahead ------------------------------------------------------------
@@ -423,6 +434,15 @@ def test_15_a_lone_surrogate_fails_at_call_time_before_any_request(
     assert fake_ollama.server.count() == 0
 
 
+def test_15_an_embedding_input_json_cannot_carry_fails_before_any_request(
+    fake_ollama: FakeOllama,
+) -> None:
+    texts = ["fine"] * 5 + ["caf\udce9"]
+    with pytest.raises(ValueError, match=r"input\[5\] holds text that is not valid"):
+        Ollama.embed_sync("all-minilm", texts, api_base=fake_ollama.url, batch_size=2)
+    assert fake_ollama.server.count() == 0
+
+
 @pytest.mark.parametrize(
     "make",
     [
@@ -509,3 +529,13 @@ def test_openai_api_errors_do_not_mention_ollama(closed_port: int) -> None:
     with pytest.raises(ServerUnreachableError) as info:
         list(OpenaiAPI.create_completion("m", USER, f"http://127.0.0.1:{closed_port}/v1"))
     assert "Ollama" not in str(info.value)
+
+
+@pytest.mark.parametrize("setting", ["batch_size", "max_concurrency"])
+@pytest.mark.parametrize("value", [0, -2, 1.5, "4"])
+def test_embedding_batch_settings_are_checked_before_any_request(
+    fake_ollama: FakeOllama, setting: str, value: Any
+) -> None:
+    with pytest.raises(ValueError, match=f"{setting} must be a positive int, not {value!r}"):
+        Ollama.embed_sync("all-minilm", ["a"], api_base=fake_ollama.url, **{setting: value})
+    assert fake_ollama.server.count() == 0

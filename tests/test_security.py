@@ -270,3 +270,20 @@ def test_reprs_of_internal_objects_hold_no_secret() -> None:
     for text in (repr(address), repr(endpoint), repr(request)):
         for secret in SECRETS:
             assert secret not in text
+
+
+def test_ollama_api_key_goes_to_a_remote_ollama_whatever_its_label(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ollama_provider import OpenaiAPI
+
+    class MyOllama(Ollama):
+        label = "My Ollama"
+
+    monkeypatch.setenv("OLLAMA_API_KEY", "cloud-key")
+    remote = MyOllama._endpoint("https://ollama.example.com", None, {})
+    assert remote.headers["Authorization"] == "Bearer cloud-key"
+    local = MyOllama._endpoint("http://127.0.0.1:11434", None, {})
+    assert "Authorization" not in local.headers  # never to loopback by itself
+    other = OpenaiAPI._endpoint("https://api.example.com/v1", None, {})
+    assert "Authorization" not in other.headers  # not an Ollama

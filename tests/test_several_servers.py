@@ -240,6 +240,21 @@ def test_embeddings_spread_their_batches(pair: tuple[FakeOllama, FakeOllama]) ->
     assert one.count("/api/embed") + two.count("/api/embed") == 8
 
 
+def test_an_embedding_that_succeeds_clears_the_server_s_failures(
+    pair: tuple[FakeOllama, FakeOllama],
+) -> None:
+    from tests.support.ollama_models import make_model
+
+    one, two = pair
+    for fake in pair:
+        fake.models.append(make_model("all-minilm", capabilities=["embedding"]))
+    state = _pool.state_of(Ollama._endpoints(one.url, None, {})[0])
+    state.failures = 3  # failed before; its cool-down is over
+    Ollama.embed_sync("all-minilm", ["a", "b"], api_base=[one.url, two.url])
+    assert one.count("/api/embed") == 1
+    assert state.failures == 0  # as a chat that succeeds does
+
+
 def test_the_client_takes_a_list(pair: tuple[FakeOllama, FakeOllama]) -> None:
     one, two = pair
     client = Client(api_base=[one.url, two.url])

@@ -17,7 +17,7 @@ from typing import Any
 from ._cache import SingleFlightCache
 from ._endpoint import Endpoint
 from ._errors import Action, ModelNotFoundError, ProviderError, ResponseStatusError
-from ._model_records import ModelInfo
+from ._model_records import ModelInfo, RunningModel
 from ._requests import fetch_json, wrong_shape
 from ._timeout import Timeout
 
@@ -31,6 +31,7 @@ __all__ = [
     "model_names",
     "model_records",
     "reset",
+    "with_installed",
 ]
 
 logger = logging.getLogger("ollama_provider")
@@ -117,6 +118,15 @@ async def available(endpoint: Endpoint, kind: ServerKind) -> list[str] | None:
         return None
 
 
+async def with_installed(
+    error: ModelNotFoundError, endpoint: Endpoint, kind: ServerKind
+) -> ModelNotFoundError:
+    """``error`` naming the models the server has now (best effort: none when it does not
+    answer), for a message that says what to use instead."""
+    error.available = await available(endpoint, kind) or []
+    return error
+
+
 def _same_model(a: str, b: str) -> bool:
     return (a if ":" in a else a + ":latest") == (b if ":" in b else b + ":latest")
 
@@ -136,7 +146,10 @@ async def loaded_context(endpoint: Endpoint, model: str) -> int | None:
         return None
     entries = data.get("models") if isinstance(data, dict) else None
     for entry in entries or []:
-        if isinstance(entry, dict) and _same_model(str(entry.get("name", "")), model):
-            context = entry.get("context_length")
-            return context if isinstance(context, int) and context > 0 else None
+        if not isinstance(entry, dict):
+            continue
+        running = RunningModel.parse(entry)
+        if _same_model(running.name, model):
+            context = running.context_length
+            return context if context is not None and context > 0 else None
     return None

@@ -30,13 +30,13 @@ from ._completion_types import (
     Model,
     ModelsPage,
 )
+from ._params import REQUEST_OPTIONS
 from .providers import Ollama, OpenaiAPI
 from .providers.openai_api import Base
 
 __all__ = ["AsyncClient", "AsyncStream", "Client", "Stream"]
 
 T = TypeVar("T")
-_CONNECTION = ("api_key", "headers", "proxy", "verify", "timeout")
 
 
 class AsyncStream(Generic[T]):
@@ -136,7 +136,7 @@ class AsyncClient:
 
     def connection(self) -> dict[str, Any]:
         """The settings that apply to any request (not to a chat's body)."""
-        return {k: v for k, v in self.options().items() if k in _CONNECTION}
+        return {k: v for k, v in self.options().items() if k in REQUEST_OPTIONS}
 
     async def model_or_default(self, model: str) -> str:
         if model:

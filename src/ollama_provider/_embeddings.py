@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import _catalog, _pool
+from . import _pool
 from ._catalog import ServerKind
 from ._endpoint import Endpoint
-from ._errors import Action, BadResponseError, ModelNotFoundError, ProviderError, Reason
+from ._errors import Action, BadResponseError, ProviderError, Reason
+from ._params import encode_body
 from ._requests import fetch_json
 from ._results import Embeddings
 from ._timeout import Timeout
@@ -82,20 +83,25 @@ def _vectors(
     return vectors, int(tokens) if isinstance(tokens, int) else 0, model
 
 
-def _by_load(order: list[Endpoint]) -> list[Endpoint]:
-    """The servers to try for one batch: the least busy first, ties in the given order."""
-    if len(order) == 1:
-        return order
-    return sorted(order, key=lambda e: _pool.state_of(e).in_flight)  # a stable sort
+def _payloads(call: EmbedCall, spans: list[tuple[int, int]]) -> list[bytes]:
+    """Each batch's body as JSON, made before any request: text JSON cannot carry fails
+    here, named by its place in the whole input."""
+    try:
+        return [
+            encode_body({"model": call.model, "input": call.inputs[start:stop], **call.extra})
+            for start, stop in spans
+        ]
+    except (TypeError, ValueError):
+        encode_body({"input": call.inputs, **call.extra})  # the error, at its place in the input
+        raise
 
 
 async def _batch(
-    call: EmbedCall, order: list[Endpoint], path: str, start: int, stop: int, limit: int
+    call: EmbedCall, order: list[Endpoint], path: str, body: bytes, count: int, limit: int
 ) -> tuple[list[list[float]], int, str]:
-    body = {"model": call.model, "input": call.inputs[start:stop], **call.extra}
     multi = len(order) > 1
     errors: list[ProviderError] = []
-    for endpoint in _by_load(order):
+    for endpoint in _pool.by_load(order):
         _pool.begin(endpoint)
         try:
             data = await fetch_json(
@@ -103,40 +109,41 @@ async def _batch(
                 model=call.model, limit=limit,
             )  # fmt: skip
         except ProviderError as error:
-            if multi and isinstance(error, ModelNotFoundError):
-                _catalog.forget(endpoint, call.kind)
-            elif multi and _pool.fails_over(error):
-                _pool.failed(endpoint, error)
-            else:
+            if not _pool.try_next(endpoint, error, call.kind, multi):
                 raise
             errors.append(error)
             continue
         finally:
             _pool.end(endpoint)
-        return _vectors(call, endpoint, data, stop - start, path)
+        _pool.succeeded(endpoint)
+        return _vectors(call, endpoint, data, count, path)
     raise _pool.all_failed(errors, order, Action.EMBED)
 
 
 async def embed(call: EmbedCall) -> Embeddings:
     """All the vectors, in the order of the inputs."""
     path = "/api/embed" if call.kind is ServerKind.OLLAMA else "/embeddings"
-    _, order = await _pool.candidates(call.endpoints, call.kind, call.model, Action.EMBED)
-    size = max(1, call.batch_size)
+    size = call.batch_size  # both checked when the call was made (run_embed)
     count = len(call.inputs)
     spans = [(start, min(start + size, count)) for start in range(0, count, size)]
-    gate = asyncio.Semaphore(max(1, call.max_concurrency))
+    payloads = _payloads(call, spans)
+    _, order = await _pool.candidates(call.endpoints, call.kind, call.model, Action.EMBED)
+    gate = asyncio.Semaphore(call.max_concurrency)
 
-    async def one(start: int, stop: int) -> tuple[list[list[float]], int, str]:
+    async def one(start: int, stop: int, body: bytes) -> tuple[list[list[float]], int, str]:
         limit = max(16 << 20, (stop - start) * _PER_VECTOR)
         async with gate:
             try:
-                return await _batch(call, order, path, start, stop, limit)
+                return await _batch(call, order, path, body, stop - start, limit)
             except ProviderError as error:
                 if len(spans) > 1:
                     error.inputs = range(start, stop)  # which inputs failed, in the message too
                 raise
 
-    tasks = [asyncio.ensure_future(one(start, stop)) for start, stop in spans]
+    tasks = [
+        asyncio.ensure_future(one(start, stop, body))
+        for (start, stop), body in zip(spans, payloads, strict=True)
+    ]
     try:
         results = await asyncio.gather(*tasks)
     except BaseException:

@@ -15,7 +15,7 @@ import hmac
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ._address import ServerAddress
 from ._errors import Action, ProviderError
@@ -26,7 +26,10 @@ from ._timeout import Timeout
 from ._transport import HTTPRequest, HTTPResponse, Transport, default_transport
 from ._version import __version__
 
-__all__ = ["Endpoint", "check_headers", "cloud_key", "endpoint_for", "reset"]
+if TYPE_CHECKING:
+    from ._catalog import ServerKind
+
+__all__ = ["Endpoint", "check_headers", "cloud_key", "endpoint_for", "ollama_api_key", "reset"]
 
 _USER_AGENT = f"ollama-provider/{__version__}"
 _KEY = os.urandom(32)  # keys cache identities to this process: secrets are never kept plain
@@ -149,25 +152,34 @@ def reset() -> None:
     _endpoints.clear()
 
 
-def cloud_key(address: ServerAddress, server: str) -> str | None:
+def ollama_api_key() -> str | None:
+    """``OLLAMA_API_KEY``, when it is set."""
+    return os.environ.get("OLLAMA_API_KEY", "").strip() or None
+
+
+def cloud_key(address: ServerAddress, kind: ServerKind) -> str | None:
     """``OLLAMA_API_KEY`` for a request to a remote Ollama (ollama.com, or one behind a
     proxy), when no ``api_key`` was given. Never sent to a loopback server by itself."""
-    if server != "Ollama" or address.is_loopback:
+    if address.is_loopback:
         return None
-    return os.environ.get("OLLAMA_API_KEY", "").strip() or None
+    from ._catalog import ServerKind  # not at import time: _catalog imports this module
+
+    return ollama_api_key() if kind is ServerKind.OLLAMA else None
 
 
 def endpoint_for(
     address: ServerAddress,
     server: str,
+    kind: ServerKind,
     api_key: str | None,
     connection: Mapping[str, Any],
 ) -> Endpoint:
-    """The endpoint for these settings (``headers``, ``proxy``, ``verify`` in ``connection``)."""
+    """The endpoint for these settings (``headers``, ``proxy``, ``verify`` in ``connection``);
+    ``server`` is the provider's label, ``kind`` what it talks to."""
     headers = connection.get("headers")
     proxy, verify = connection.get("proxy"), connection.get("verify", True)
     if api_key is None:
-        api_key = cloud_key(address, server)
+        api_key = cloud_key(address, kind)
     try:
         key: tuple[Any, ...] | None = (
             address, server, api_key, tuple(headers.items()) if headers else None, proxy, verify,

@@ -151,8 +151,13 @@ class ProviderError(Exception):
         return describe(self, LIBRARY).advice
 
     def __str__(self) -> str:
-        advice = self.advice
-        return f"{self.message} {advice}" if advice else self.message
+        if self._message is not None:
+            return self._message
+        from ._wording import LIBRARY, describe
+
+        described = describe(self, LIBRARY)  # once: message and advice together
+        advice = described.advice
+        return f"{described.message} {advice}" if advice else described.message
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"

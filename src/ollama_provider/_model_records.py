@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from ._modelfile import unquote
+
 __all__ = [
     "ModelDetails",
     "ModelInfo",
@@ -20,6 +22,7 @@ __all__ = [
     "ServerVersion",
     "ShowResult",
     "parse_time",
+    "str_or_empty",
 ]
 
 _GO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?\Z")
@@ -45,7 +48,8 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _str(value: object) -> str:
+def str_or_empty(value: object) -> str:
+    """A JSON field that should be text: itself, or "" when it is missing or not text."""
     return value if isinstance(value, str) else ""
 
 
@@ -69,12 +73,12 @@ class ModelDetails:
         if not isinstance(data, dict):
             return cls()
         return cls(
-            _str(data.get("format")),
-            _str(data.get("family")),
+            str_or_empty(data.get("format")),
+            str_or_empty(data.get("family")),
             _strs(data.get("families")),
-            _str(data.get("parameter_size")),
-            _str(data.get("quantization_level")),
-            _str(data.get("parent_model")),
+            str_or_empty(data.get("parameter_size")),
+            str_or_empty(data.get("quantization_level")),
+            str_or_empty(data.get("parent_model")),
         )
 
 
@@ -96,10 +100,10 @@ class ModelInfo:
     def parse(cls, data: dict[str, Any]) -> ModelInfo:
         details = data.get("details")
         return cls(
-            _str(data.get("name")) or _str(data.get("model")),
-            _str(data.get("model")),
+            str_or_empty(data.get("name")) or str_or_empty(data.get("model")),
+            str_or_empty(data.get("model")),
             _int(data.get("size")) or 0,
-            _str(data.get("digest")),
+            str_or_empty(data.get("digest")),
             parse_time(data.get("modified_at")),
             ModelDetails.parse(details),
             _strs(data.get("capabilities")),
@@ -124,11 +128,11 @@ class RunningModel:
     @classmethod
     def parse(cls, data: dict[str, Any]) -> RunningModel:
         return cls(
-            _str(data.get("name")) or _str(data.get("model")),
-            _str(data.get("model")),
+            str_or_empty(data.get("name")) or str_or_empty(data.get("model")),
+            str_or_empty(data.get("model")),
             _int(data.get("size")) or 0,
             _int(data.get("size_vram")) or 0,
-            _str(data.get("digest")),
+            str_or_empty(data.get("digest")),
             parse_time(data.get("expires_at")),
             _int(data.get("context_length")),
             ModelDetails.parse(data.get("details")),
@@ -142,9 +146,7 @@ def _parameters(text: str) -> dict[str, str | list[str]]:
         key, _, value = line.strip().partition(" ")
         if not key:
             continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1]
+        value = unquote(value.strip())
         previous = out.get(key)
         if previous is None:
             out[key] = value
@@ -187,10 +189,10 @@ class ShowResult:
             ModelDetails.parse(details),
             _strs(data.get("capabilities")),
             context,
-            _parameters(_str(data.get("parameters"))),
-            _str(data.get("template")),
-            _str(data.get("system")),
-            _str(data.get("license")),
+            _parameters(str_or_empty(data.get("parameters"))),
+            str_or_empty(data.get("template")),
+            str_or_empty(data.get("system")),
+            str_or_empty(data.get("license")),
             parse_time(data.get("modified_at")),
             info,
         )
@@ -210,7 +212,7 @@ class Progress:
     def parse(cls, data: dict[str, Any]) -> Progress:
         digest = data.get("digest")
         return cls(
-            _str(data.get("status")),
+            str_or_empty(data.get("status")),
             digest if isinstance(digest, str) else None,
             _int(data.get("completed")),
             _int(data.get("total")),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ModelfileError", "ModelfileFields", "parse_modelfile"]
+__all__ = ["ModelfileError", "ModelfileFields", "local_path", "parse_modelfile", "unquote"]
 
 _COMMANDS = frozenset(
     {"from", "parameter", "template", "system", "adapter", "license", "message", "requires"}
@@ -51,13 +51,14 @@ def _value(text: str) -> Any:
     return text
 
 
-def _unquote(text: str) -> str:
+def unquote(text: str) -> str:
+    """A value without the double quotes around it, if it has them."""
     if len(text) >= 2 and text[0] == text[-1] == '"':
         return text[1:-1]
     return text
 
 
-def _local(name: str, base: Path) -> Path | None:
+def local_path(name: str, base: Path) -> Path | None:
     """A FROM or ADAPTER value that names a file or folder on this machine."""
     path = Path(name).expanduser()
     if not path.is_absolute():
@@ -96,15 +97,15 @@ def parse_modelfile(text: str, base: Path | None = None) -> ModelfileFields:
     base = base or Path.cwd()
     fields = ModelfileFields()
     for number, command, raw in _commands(text):
-        value = raw[3:] if raw.startswith('"""') else _unquote(raw)
+        value = raw[3:] if raw.startswith('"""') else unquote(raw)
         if not value and command not in ("system", "template", "license"):
             raise ModelfileError(f"line {number}: {command.upper()} needs a value")
         if command == "from":
-            path = _local(value, base)
+            path = local_path(value, base)
             fields.from_, fields.from_path = (None, path) if path else (value, None)
         elif command == "parameter":
             key, _, text_value = value.partition(" ")
-            text_value = _unquote(text_value.strip())
+            text_value = unquote(text_value.strip())
             if not key or not text_value:
                 raise ModelfileError(f"line {number}: PARAMETER needs a name and a value")
             if key == "stop":
@@ -117,9 +118,9 @@ def parse_modelfile(text: str, base: Path | None = None) -> ModelfileFields:
                 raise ModelfileError(
                     f"line {number}: MESSAGE role {role!r} is not one of {sorted(_ROLES)}"
                 )
-            fields.messages.append({"role": role.lower(), "content": _unquote(content.strip())})
+            fields.messages.append({"role": role.lower(), "content": unquote(content.strip())})
         elif command == "adapter":
-            path = _local(value, base)
+            path = local_path(value, base)
             if path is None:
                 raise ModelfileError(f"line {number}: ADAPTER {value!r} is not a file here")
             fields.adapters.append(path)

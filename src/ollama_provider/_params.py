@@ -15,15 +15,18 @@ __all__ = [
     "CONNECTION_PARAMS",
     "NATIVE_PARAMS",
     "OLLAMA_OPTIONS",
+    "REQUEST_OPTIONS",
     "check_model_name",
     "check_think",
     "encode_body",
     "format_of",
     "native_body",
+    "native_options",
     "openai_body",
     "options_of",
     "reject_unknown",
     "request_options",
+    "required_model",
     "response_format_of",
 ]
 
@@ -144,15 +147,16 @@ def format_of(value: Any) -> Any:
     raise TypeError(f"format must be 'json', a JSON schema dict or a pydantic model, not {value!r}")
 
 
-_REQUEST_OPTIONS = ("api_key", "timeout", "headers", "proxy", "verify")
+#: The keyword options every call takes besides its own (see ``RequestOptions``).
+REQUEST_OPTIONS = ("api_key", "timeout", "headers", "proxy", "verify")
+_REQUEST_OPTION_SET = frozenset(REQUEST_OPTIONS)
+_ACCEPTED = "accepted: " + ", ".join(REQUEST_OPTIONS)
 
 
 def request_options(options: Mapping[str, Any], where: str) -> tuple[Any, Any, dict[str, Any]]:
     """(api_key, timeout, connection) from ``**options`` (see ``RequestOptions``); an
     unknown keyword is a TypeError naming it, as a named parameter would be."""
-    reject_unknown(
-        options, frozenset(_REQUEST_OPTIONS), where, "accepted: " + ", ".join(_REQUEST_OPTIONS)
-    )
+    reject_unknown(options, _REQUEST_OPTION_SET, where, _ACCEPTED)
     connection = {
         "headers": options.get("headers"),
         "proxy": options.get("proxy"),
@@ -168,6 +172,15 @@ def check_model_name(model: object) -> str:
     if _UNSAFE_NAME.search(model):
         raise ValueError(f"model name {model!r} contains blanks or control characters")
     return model
+
+
+def required_model(model: object, example: str = "llama3.2") -> str:
+    """A model name that must be given (management, embeddings): as
+    :func:`check_model_name`, and empty is a ValueError showing ``example``."""
+    name = check_model_name(model)
+    if not name:
+        raise ValueError(f"a model name is required, e.g. {example!r}")
+    return name
 
 
 def openai_body(
@@ -222,6 +235,23 @@ def _format_of(response_format: Any) -> Any:
     raise ValueError(f"response_format type {kind!r} is not json_object, json_schema or text")
 
 
+def native_options(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(Ollama's native ``options`` for the OpenAI-named sampling parameters, the other
+    parameters); None values are left out of both."""
+    options: dict[str, Any] = {}
+    rest: dict[str, Any] = {}
+    for name, value in params.items():
+        if value is None:
+            continue
+        if name in _TO_OPTIONS:
+            options[_TO_OPTIONS[name]] = value
+        elif name == "stop":
+            options["stop"] = [value] if isinstance(value, str) else list(value)
+        else:
+            rest[name] = value
+    return options, rest
+
+
 def native_body(
     model: str,
     messages: list[Any],
@@ -232,15 +262,9 @@ def native_body(
 ) -> dict[str, Any]:
     """A body for Ollama's ``/api/chat`` from OpenAI-style and native parameters."""
     body: dict[str, Any] = {"model": model, "messages": messages, "stream": stream}
-    options: dict[str, Any] = {}
-    for name, value in params.items():
-        if value is None:
-            continue
-        if name in _TO_OPTIONS:
-            options[_TO_OPTIONS[name]] = value
-        elif name == "stop":
-            options["stop"] = [value] if isinstance(value, str) else list(value)
-        elif name == "response_format":
+    options, rest = native_options(params)
+    for name, value in rest.items():
+        if name == "response_format":
             fmt = _format_of(value)
             if fmt is not None:
                 body["format"] = fmt
@@ -302,7 +326,7 @@ def _find_unencodable(value: Any, path: str) -> tuple[str, str] | None:
     return path, f"is a {type(value).__name__}, which JSON cannot carry"
 
 
-def encode_body(body: Mapping[str, Any]) -> bytes:
+def encode_body(body: object) -> bytes:
     """The request body as JSON, now: a value JSON cannot carry fails when the call is made."""
     import orjson
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from . import _catalog
@@ -34,6 +34,7 @@ from ._errors import (
     ProviderTimeoutError,
     ResponseStatusError,
     ServerUnreachableError,
+    SomeServersFailedError,
 )
 from ._timeout import Timeout
 
@@ -42,14 +43,18 @@ __all__ = [
     "ServerState",
     "all_failed",
     "begin",
+    "by_load",
     "candidates",
+    "choose",
     "end",
     "failed",
     "fails_over",
     "model_lists",
     "reset",
+    "some_failed",
     "state_of",
     "succeeded",
+    "try_next",
 ]
 
 logger = logging.getLogger("ollama_provider")
@@ -122,8 +127,28 @@ def fails_over(error: ProviderError) -> bool:
     return False
 
 
-def _same(a: str, b: str) -> bool:
-    return (a if ":" in a else a + ":latest") == (b if ":" in b else b + ":latest")
+def try_next(
+    endpoint: Endpoint, error: ProviderError, kind: _catalog.ServerKind, multi: bool
+) -> bool:
+    """After a request to ``endpoint`` failed so: whether the call may move on to the next
+    server (the failure is then recorded: a stale model list forgotten, a cool-down
+    started). One server, or an error after which no other server may be asked: False."""
+    if not multi:
+        return False
+    if isinstance(error, ModelNotFoundError):
+        _catalog.forget(endpoint, kind)  # its list was out of date
+        return True
+    if fails_over(error):
+        failed(endpoint, error)
+        return True
+    return False
+
+
+def by_load(endpoints: Sequence[Endpoint]) -> list[Endpoint]:
+    """The servers to try: the least busy first, ties in the order given (a stable sort)."""
+    if len(endpoints) == 1:
+        return list(endpoints)
+    return sorted(endpoints, key=lambda e: state_of(e).in_flight)
 
 
 async def model_lists(
@@ -177,10 +202,10 @@ async def candidates(
         having = [
             e
             for e, names in zip(endpoints, lists, strict=True)
-            if names is not None and any(_same(model, n) for n in names)
+            if names is not None and _catalog.installed_name(names, model) is not None
         ]
         if having:
-            chosen = sorted(having, key=lambda e: state_of(e).in_flight)  # stable: ties keep order
+            chosen = by_load(having)
             logger.debug(
                 "%s %r: servers in order %s", action.value, model, [e.base for e in chosen]
             )
@@ -197,6 +222,21 @@ async def candidates(
     raise endpoints[0].annotate(error, action)
 
 
+async def choose(
+    endpoints: Sequence[Endpoint],
+    kind: _catalog.ServerKind,
+    model: str,
+    timeout: Timeout,
+    action: Action,
+) -> tuple[str, list[Endpoint]]:
+    """:func:`candidates`, with the model named: an empty ``model`` with one server is
+    that server's first (none installed is a ModelNotFoundError)."""
+    model, order = await candidates(endpoints, kind, model, action)
+    if not model:
+        model = await _catalog.default_model(order[0], kind, timeout, action)
+    return model, order
+
+
 def all_failed(
     errors: list[ProviderError], endpoints: Sequence[Endpoint], action: Action
 ) -> ProviderError:
@@ -205,3 +245,13 @@ def all_failed(
         return errors[0]
     error = AllServersFailedError(errors=errors, url=", ".join(e.base for e in endpoints))
     return endpoints[0].annotate(error, action)
+
+
+def some_failed(
+    errors: Mapping[str, ProviderError], endpoints: Sequence[Endpoint], action: Action
+) -> ProviderError:
+    """The one error for work done on every server that failed on some: each failing
+    server's error (by root URL) and the servers where it worked."""
+    done = [e.base for e in endpoints if e.base not in errors]
+    failure = SomeServersFailedError(errors=dict(errors), done=done, url=", ".join(errors))
+    return endpoints[0].annotate(failure, action)

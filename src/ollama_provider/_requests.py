@@ -26,6 +26,7 @@ from ._errors import (
     ResponseStatusError,
     StreamInterruptedError,
 )
+from ._params import encode_body
 from ._timeout import Timeout
 from ._transport import HTTPRequest, HTTPResponse
 
@@ -144,8 +145,8 @@ async def fetch_json(
     *, action: Action = Action.OTHER, model: str | None = None, limit: int = DEFAULT_MAX_LINE,
 ) -> Any:  # fmt: skip
     """One request with a JSON answer of at most ``limit`` bytes; HTTP errors become the
-    library's errors."""
-    payload = None if body is None else orjson.dumps(body)
+    library's errors. ``body``: an object to send as JSON, or JSON already encoded (bytes)."""
+    payload = body if body is None or isinstance(body, bytes) else encode_body(body)
     request = endpoint.request(method, path, timeout, payload)
     response = await endpoint.send(request, action)
     if response.status >= 300:
@@ -159,12 +160,13 @@ async def fetch_json(
     except BaseException:
         response.close()
         raise
-    await response.finish()
     if len(data) > limit:
+        response.close()  # not drained: a server sending without end would hold the call
         over = f"over {limit:,} bytes"
         raise endpoint.annotate(
             BadResponseError(reason=Reason.TOO_LARGE, detail=over, url=request.url), action
         )
+    await response.finish()
     if not data.strip():
         return None
     try:
@@ -191,7 +193,7 @@ async def ndjson_objects(
 ) -> AsyncGenerator[dict[str, Any], None]:
     """A streamed NDJSON answer (progress lines) as objects; an ``{"error": ...}`` line raises."""
     request = endpoint.request(
-        "POST", path, timeout, orjson.dumps(body), accept="application/x-ndjson"
+        "POST", path, timeout, encode_body(body), accept="application/x-ndjson"
     )
     response = await endpoint.send(request, action)
     complete = False

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._model_records import str_or_empty as _str
+
 __all__ = ["Embeddings", "WebPage", "WebSearchResult"]
 
 
@@ -25,10 +27,6 @@ class Embeddings:
             f"Embeddings({len(self.embeddings)} × {width}, model={self.model!r}, "
             f"prompt_tokens={self.prompt_tokens})"
         )
-
-
-def _str(value: object) -> str:
-    return value if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True, slots=True)

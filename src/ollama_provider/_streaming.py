@@ -89,10 +89,8 @@ async def _open(call: ChatCall) -> tuple[Endpoint, HTTPRequest, HTTPResponse]:
     The chosen server counts one more request in flight until the caller ends it.
     """
     wanted = str(call.body.get("model") or "")
-    model, order = await _pool.candidates(call.endpoints, call.kind, wanted, call.action)
+    model, order = await _pool.choose(call.endpoints, call.kind, wanted, call.timeout, call.action)
     multi = len(call.endpoints) > 1
-    if not model:  # one server and no model named: its first
-        model = await _catalog.default_model(order[0], call.kind, call.timeout, call.action)
     if model != wanted:
         call.body["model"] = model
         call.payload = orjson.dumps(call.body)
@@ -110,9 +108,8 @@ async def _open(call: ChatCall) -> tuple[Endpoint, HTTPRequest, HTTPResponse]:
             response = await endpoint.send(request, call.action)
         except ProviderError as unreachable:
             _pool.end(endpoint)
-            if not (multi and _pool.fails_over(unreachable)):
+            if not _pool.try_next(endpoint, unreachable, call.kind, multi):
                 raise
-            _pool.failed(endpoint, unreachable)
             errors.append(unreachable)
             continue
         except BaseException:
@@ -123,13 +120,9 @@ async def _open(call: ChatCall) -> tuple[Endpoint, HTTPRequest, HTTPResponse]:
             return endpoint, request, response
         _pool.end(endpoint)
         error = await status_error(response, request, endpoint, call.action, model=model)
-        if multi and isinstance(error, ModelNotFoundError):
-            _catalog.forget(endpoint, call.kind)  # its list was out of date
-        elif multi and _pool.fails_over(error):
-            _pool.failed(endpoint, error)
-        else:
+        if not _pool.try_next(endpoint, error, call.kind, multi):
             if isinstance(error, ModelNotFoundError):
-                error.available = await _catalog.available(endpoint, call.kind) or []
+                raise await _catalog.with_installed(error, endpoint, call.kind)
             raise error
         errors.append(error)
     raise _pool.all_failed(errors, order, call.action)

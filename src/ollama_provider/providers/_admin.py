@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._errors import Action, ModelNotFoundError, ProviderError, SomeServersFailedError
+from .._errors import Action, ModelNotFoundError, ProviderError
 from .._model_records import ModelInfo, RunningModel, ServerVersion, ShowResult
-from .._params import check_model_name, request_options
+from .._params import required_model
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
 
 if TYPE_CHECKING:
@@ -30,24 +30,11 @@ T = TypeVar("T")
 
 
 class ModelAdmin:
-    """Mixed into ``Ollama``; relies on its ``_endpoint`` and ``_kind``.
+    """Mixed into ``Ollama``; relies on its ``_prepare`` and ``_kind``.
 
     Every method takes ``api_base`` (as the chat methods do) and the options
     ``api_key``, ``timeout``, ``headers``, ``proxy``, ``verify``.
     """
-
-    @classmethod
-    def _admin(
-        cls,
-        api_base: Base,
-        api_key: str | None,
-        headers: Mapping[str, str] | None,
-        proxy: str | bool | None,
-        verify: bool | str,
-    ) -> tuple[Endpoint, ...]:
-        connection = {"headers": headers, "proxy": proxy, "verify": verify}
-        endpoints: tuple[Endpoint, ...] = cls._endpoints(api_base, api_key, connection)  # type: ignore[attr-defined]
-        return endpoints
 
     @classmethod
     async def _fetch(
@@ -71,10 +58,9 @@ class ModelAdmin:
             )
         except ModelNotFoundError as error:
             missing = error
-        from .._catalog import available
+        from .._catalog import with_installed
 
-        missing.available = await available(endpoint, cls._kind()) or []  # type: ignore[attr-defined]
-        raise missing
+        raise await with_installed(missing, endpoint, cls._kind())  # type: ignore[attr-defined]
 
     @classmethod
     async def _call(
@@ -84,14 +70,14 @@ class ModelAdmin:
         path: str,
         body: object,
         api_base: Base,
-        options: dict[str, Any],
+        options: Mapping[str, Any],
+        where: str,
         *,
         model: str | None = None,
         wait: Timeout = DEFAULT_TIMEOUT,
     ) -> list[tuple[Endpoint, Any]]:
         """The request on every server given (one, or each of several), with its answer."""
-        timeout = options.pop("timeout", None)
-        endpoints = cls._admin(api_base, **options)
+        endpoints, timeout = cls._prepare(api_base, options, where)  # type: ignore[attr-defined]
 
         async def one(endpoint: Endpoint) -> Any:
             return await cls._fetch(
@@ -111,9 +97,8 @@ class ModelAdmin:
         """
         from .._catalog import model_records
 
-        checked = _options(options, "list_models()")
-        wait = Timeout.of(checked.pop("timeout", None), DEFAULT_TIMEOUT)
-        endpoints = cls._admin(api_base, **checked)
+        endpoints, timeout = cls._prepare(api_base, options, "list_models()")  # type: ignore[attr-defined]
+        wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
 
         async def one(endpoint: Endpoint) -> list[ModelInfo]:
             records = await model_records(endpoint, cls._kind(), wait)  # type: ignore[attr-defined]
@@ -131,10 +116,8 @@ class ModelAdmin:
         from .._pool import candidates
         from .._requests import wrong_shape
 
-        name = _model(model)
-        checked = _options(options, "show()")
-        timeout = checked.pop("timeout", None)
-        endpoints = cls._admin(api_base, **checked)
+        name = required_model(model)
+        endpoints, timeout = cls._prepare(api_base, options, "show()")  # type: ignore[attr-defined]
         _, order = await candidates(endpoints, cls._kind(), name, Action.SHOW)  # type: ignore[attr-defined]
         data = await cls._fetch(
             order[0], Action.SHOW, "POST", "/api/show", {"model": name}, timeout, model=name
@@ -152,9 +135,7 @@ class ModelAdmin:
         from .._requests import wrong_shape
 
         running: list[RunningModel] = []
-        answers = await cls._call(
-            Action.LIST, "GET", "/api/ps", None, api_base, _options(options, "ps()")
-        )
+        answers = await cls._call(Action.LIST, "GET", "/api/ps", None, api_base, options, "ps()")
         for endpoint, data in answers:
             if not isinstance(data, dict) or "models" not in data:
                 raise wrong_shape(endpoint, "/api/ps", Action.LIST, "a model list", data)
@@ -174,7 +155,7 @@ class ModelAdmin:
 
         found = []
         answers = await cls._call(
-            Action.OTHER, "GET", "/api/version", None, api_base, _options(options, "versions()")
+            Action.OTHER, "GET", "/api/version", None, api_base, options, "versions()"
         )
         for endpoint, data in answers:
             if not isinstance(data, dict) or not isinstance(data.get("version"), str):
@@ -199,15 +180,15 @@ class ModelAdmin:
         **options: Unpack[RequestOptions],
     ) -> None:
         """Load a model into memory now (and keep it for ``keep_alive``)."""
-        name = _model(model)
+        name = required_model(model)
         body: dict[str, Any] = {"model": name, "stream": False}
         if keep_alive is not None:
             body["keep_alive"] = keep_alive
         action = Action.UNLOAD if keep_alive == 0 else Action.LOAD
-        checked = _options(options, "load()")
         await cls._call(
-            action, "POST", "/api/generate", body, api_base, checked, model=name, wait=CHAT_TIMEOUT
-        )
+            action, "POST", "/api/generate", body, api_base, options, "load()",
+            model=name, wait=CHAT_TIMEOUT,
+        )  # fmt: skip
 
     @classmethod
     async def unload(
@@ -221,24 +202,26 @@ class ModelAdmin:
         cls, model: str, api_base: Base = None, **options: Unpack[RequestOptions]
     ) -> None:
         """Remove an installed model from the server's disk."""
-        name = _model(model)
-        checked = _options(options, "delete()")
+        name = required_model(model)
         body = {"model": name}
-        await cls._call(Action.DELETE, "DELETE", "/api/delete", body, api_base, checked, model=name)
+        await cls._call(
+            Action.DELETE, "DELETE", "/api/delete", body, api_base, options, "delete()", model=name
+        )
 
     @classmethod
     async def copy(
         cls, source: str, destination: str, api_base: Base = None, **options: Unpack[RequestOptions]
     ) -> None:
         """Make ``destination`` another name of the installed model ``source``."""
-        body = {"source": _model(source), "destination": _model(destination)}
+        body = {"source": required_model(source), "destination": required_model(destination)}
         await cls._call(
             Action.COPY,
             "POST",
             "/api/copy",
             body,
             api_base,
-            _options(options, "copy()"),
+            options,
+            "copy()",
             model=source,
         )
 
@@ -274,9 +257,14 @@ class ModelAdmin:
 
     @classmethod
     def load_sync(
-        cls, model: str, api_base: Base = None, **options: Unpack[RequestOptions]
+        cls,
+        model: str,
+        api_base: Base = None,
+        *,
+        keep_alive: str | float | None = None,
+        **options: Unpack[RequestOptions],
     ) -> None:
-        _run(cls.load(model, api_base, **options))
+        _run(cls.load(model, api_base, keep_alive=keep_alive, **options))
 
     @classmethod
     def unload_sync(
@@ -314,28 +302,17 @@ async def on_each(
     }
     if not errors:
         return list(zip(endpoints, results, strict=True))  # type: ignore[arg-type]
-    for error in errors.values():
+    from .._pool import some_failed
+
+    failures: dict[str, ProviderError] = {}
+    for base, error in errors.items():
         if not isinstance(error, ProviderError):
             raise error
-    done = [e.base for e in endpoints if e.base not in errors]
-    failure = SomeServersFailedError(errors=errors, done=done, url=", ".join(errors))  # type: ignore[arg-type]
-    raise endpoints[0].annotate(failure, action)
-
-
-def _options(options: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """The keyword options of a management call, checked: connection settings and timeout."""
-    api_key, timeout, connection = request_options(options, where)
-    return {"api_key": api_key, "timeout": timeout, **connection}
+        failures[base] = error
+    raise some_failed(failures, endpoints, action)
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     from .._sync import run
 
     return run(coro)
-
-
-def _model(model: object) -> str:
-    name = check_model_name(model)
-    if not name:
-        raise ValueError("a model name is required, e.g. 'llama3.2'")
-    return name

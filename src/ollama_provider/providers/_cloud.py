@@ -7,12 +7,10 @@ another (a proxy, a test server).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._errors import Action
-from .._params import request_options
 from .._results import WebPage, WebSearchResult
 from .._timeout import DEFAULT_TIMEOUT, Timeout
 
@@ -29,20 +27,27 @@ CLOUD = "https://ollama.com"
 
 
 class CloudMixin:
-    """Mixed into ``Ollama``; relies on its ``_endpoint``."""
+    """Mixed into ``Ollama``; relies on its ``_prepare``."""
 
     @classmethod
     def _cloud(cls, what: str, api_base: Base, options: Mapping[str, Any]) -> tuple[Endpoint, Any]:
         """(the endpoint, the timeout); without a key, a clear error before any request."""
-        api_key, timeout, connection = request_options(options, what)
-        key = api_key or os.environ.get("OLLAMA_API_KEY", "").strip() or None
-        if not key:
-            raise ValueError(
-                f"{what} needs an Ollama API key: pass api_key=... or set OLLAMA_API_KEY "
-                "(create one at https://ollama.com/settings/keys)"
-            )
-        endpoint: Endpoint = cls._endpoint(api_base or CLOUD, key, connection)  # type: ignore[attr-defined]
-        return endpoint, timeout
+
+        from .._endpoint import ollama_api_key
+
+        def key(api_key: str | None) -> str:
+            # Sent to api_base even on loopback (a proxy, a test server): these calls are
+            # for ollama.com's API, unlike a chat, where _endpoint.cloud_key decides.
+            found = api_key or ollama_api_key()
+            if not found:
+                raise ValueError(
+                    f"{what} needs an Ollama API key: pass api_key=... or set OLLAMA_API_KEY "
+                    "(create one at https://ollama.com/settings/keys)"
+                )
+            return found
+
+        endpoints, timeout = cls._prepare(api_base or CLOUD, options, what, key)  # type: ignore[attr-defined]
+        return endpoints[0], timeout
 
     @classmethod
     async def web_search(
@@ -61,9 +66,7 @@ class CloudMixin:
         endpoint, timeout = cls._cloud("web_search()", api_base, options)
         body = {"query": query, "max_results": max_results}
         wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
-        data = await fetch_json(
-            endpoint, "POST", "/api/web_search", wait, body, action=Action.OTHER
-        )
+        data = await fetch_json(endpoint, "POST", "/api/web_search", wait, body)
         results = data.get("results") if isinstance(data, dict) else None
         if not isinstance(results, list):
             raise wrong_shape(endpoint, "/api/web_search", Action.OTHER, "search results", data)

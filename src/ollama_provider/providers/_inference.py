@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._params import check_model_name, encode_body, request_options
+from .._params import check_model_name, encode_body, required_model
 from .._results import Embeddings
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
 from .._types import AsyncResult, StreamItem
@@ -24,9 +24,6 @@ if TYPE_CHECKING:
     from .openai_api import Base
 
 __all__ = ["InferenceMixin", "run_embed", "stream_generate"]
-
-#: Sampling parameters a ``generate`` call accepts besides the prompt.
-SAMPLING = ("temperature", "top_p", "max_tokens", "seed", "stop")
 
 
 class InferenceMixin:
@@ -50,11 +47,10 @@ class InferenceMixin:
         ``max_concurrency`` at a time; a failing batch fails the call and its
         error names the batch's inputs.
         """
-        api_key, timeout, connection = request_options(options, "embed()")
+        endpoints, timeout = cls._prepare(api_base, options, "embed()")  # type: ignore[attr-defined]
         extra: dict[str, Any] = {}
         if dimensions is not None:
             extra["dimensions"] = dimensions
-        endpoints = cls._endpoints(api_base, api_key, connection)  # type: ignore[attr-defined]
         return await run_embed(
             cls, endpoints, model, input, extra, timeout, batch_size, max_concurrency
         )
@@ -95,8 +91,7 @@ class InferenceMixin:
             "seed": seed, "stop": stop, "suffix": suffix,
         }  # fmt: skip
         body.update({k: v for k, v in sampling.items() if v is not None})
-        api_key, timeout, connection = request_options(options, "generate()")
-        endpoints = cls._endpoints(api_base, api_key, connection)  # type: ignore[attr-defined]
+        endpoints, timeout = cls._prepare(api_base, options, "generate()")  # type: ignore[attr-defined]
         return stream_generate(cls, endpoints, "/completions", body, timeout, native=False)
 
     @classmethod
@@ -124,17 +119,15 @@ async def run_embed(
     max_concurrency: int,
 ) -> Embeddings:
     """Check the arguments, embed in batches, and name the installed models if missing."""
-    from .._catalog import available
+    from .._catalog import with_installed
     from .._embeddings import EmbedCall, check_inputs, embed
     from .._errors import ModelNotFoundError
 
-    name = check_model_name(model)
-    if not name:
-        raise ValueError("a model name is required, e.g. 'nomic-embed-text'")
+    name = required_model(model, "nomic-embed-text")
     texts = check_inputs(inputs)
-    encode_body({"input": texts, **extra})  # text JSON cannot carry fails here, before a request
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
+    for setting, value in (("batch_size", batch_size), ("max_concurrency", max_concurrency)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{setting} must be a positive int, not {value!r}")
     wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
     call: EmbedCall = EmbedCall(
         endpoints, provider._kind(), name, texts, extra, wait, batch_size, max_concurrency
@@ -144,7 +137,7 @@ async def run_embed(
     except ModelNotFoundError as error:
         missing = error
     if len(endpoints) == 1:
-        missing.available = await available(endpoints[0], provider._kind()) or []
+        raise await with_installed(missing, endpoints[0], provider._kind())
     raise missing
 
 

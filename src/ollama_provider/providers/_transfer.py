@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import Action, BadResponseError, Reason, StreamInterruptedError
 from .._model_records import Progress
-from .._params import check_model_name, request_options
+from .._params import required_model
 from .._timeout import CHAT_TIMEOUT, DEFAULT_TIMEOUT, Timeout
 
 if TYPE_CHECKING:
@@ -33,15 +33,7 @@ _UPLOAD_TIMEOUT = Timeout(first_byte=3600.0, between_chunks=3600.0)  # a blob of
 
 
 class TransferMixin:
-    """Mixed into ``Ollama``; relies on its ``_endpoint``."""
-
-    @classmethod
-    def _transfer_endpoints(
-        cls, api_base: Base, options: Mapping[str, Any], where: str
-    ) -> tuple[Endpoint, ...]:
-        api_key, _, connection = request_options(options, where)
-        endpoints: tuple[Endpoint, ...] = cls._endpoints(api_base, api_key, connection)  # type: ignore[attr-defined]
-        return endpoints
+    """Mixed into ``Ollama``; relies on its ``_prepare``."""
 
     @classmethod
     async def pull(
@@ -54,9 +46,11 @@ class TransferMixin:
     ) -> AsyncIterator[Progress]:
         """Download a model: progress lines as they come. A failure line raises; so does
         an answer that ends before ``success``."""
-        body = {"model": _name(model), "stream": True, **({"insecure": True} if insecure else {})}
-        endpoints = cls._transfer_endpoints(api_base, options, "pull()")
-        async for progress in _on_each(endpoints, "/api/pull", body, options, Action.PULL):
+        body = {"model": required_model(model), "stream": True}
+        if insecure:
+            body["insecure"] = True
+        endpoints, timeout = cls._prepare(api_base, options, "pull()")  # type: ignore[attr-defined]
+        async for progress in _on_each(endpoints, "/api/pull", body, timeout, Action.PULL):
             yield progress
 
     @classmethod
@@ -69,9 +63,11 @@ class TransferMixin:
         **options: Unpack[RequestOptions],
     ) -> AsyncIterator[Progress]:
         """Upload a model to its registry (its name says which: ``user/model``)."""
-        body = {"model": _name(model), "stream": True, **({"insecure": True} if insecure else {})}
-        endpoints = cls._transfer_endpoints(api_base, options, "push()")
-        async for progress in _on_each(endpoints, "/api/push", body, options, Action.PUSH):
+        body = {"model": required_model(model), "stream": True}
+        if insecure:
+            body["insecure"] = True
+        endpoints, timeout = cls._prepare(api_base, options, "push()")  # type: ignore[attr-defined]
+        async for progress in _on_each(endpoints, "/api/push", body, timeout, Action.PUSH):
             yield progress
 
     @classmethod
@@ -95,9 +91,9 @@ class TransferMixin:
         (``from_``), or a Modelfile (its text, or a ``Path`` to it); explicit fields
         win over the Modelfile's. Local files are uploaded first, when the server
         lacks them. Progress lines as they come."""
-        from .._modelfile import parse_modelfile
+        from .._modelfile import local_path, parse_modelfile
 
-        name = _name(model)
+        name = required_model(model)
         fields: dict[str, Any] = {}
         local: Path | None = None
         adapter_paths: list[Path] = [Path(a) for a in adapters or ()]
@@ -110,13 +106,13 @@ class TransferMixin:
                 {k: v for k, v in (
                     ("template", parsed.template), ("system", parsed.system),
                     ("parameters", parsed.parameters or None), ("license", parsed.license or None),
-                    ("messages", parsed.messages or None),
+                    ("messages", parsed.messages or None), ("requires", parsed.requires),
                 ) if v is not None}
             )  # fmt: skip
             adapter_paths = adapter_paths or parsed.adapters
         if from_ is not None:
-            path = Path(from_).expanduser()
-            local, fields["from"] = (path, None) if path.exists() else (None, str(from_))
+            local = local_path(str(from_), Path.cwd())
+            fields["from"] = None if local else str(from_)
         for key, value in (
             ("template", template), ("system", system), ("quantize", quantize),
             ("parameters", dict(parameters) if parameters else None),
@@ -128,12 +124,12 @@ class TransferMixin:
         fields = {k: v for k, v in fields.items() if v is not None}
         if local is None and "from" not in fields:
             raise ValueError("create needs from_= (a model, or a local GGUF file) or a modelfile")
-        endpoints = cls._transfer_endpoints(api_base, options, "create()")
+        endpoints, timeout = cls._prepare(api_base, options, "create()")  # type: ignore[attr-defined]
         uploads = [(local, "files")] if local is not None else []
         uploads += [(adapter, "adapters") for adapter in adapter_paths]
         body = {"model": name, "stream": True, **fields}
         async for progress in _on_each(
-            endpoints, "/api/create", body, options, Action.CREATE, uploads
+            endpoints, "/api/create", body, timeout, Action.CREATE, uploads
         ):
             yield progress
 
@@ -141,34 +137,56 @@ class TransferMixin:
 
     @classmethod
     def pull_sync(
-        cls, model: str, api_base: Base = None, **kwargs: Unpack[RequestOptions]
+        cls,
+        model: str,
+        api_base: Base = None,
+        *,
+        insecure: bool = False,
+        **options: Unpack[RequestOptions],
     ) -> Iterator[Progress]:
-        return _iterate(cls.pull(model, api_base, **kwargs))
+        return _iterate(cls.pull(model, api_base, insecure=insecure, **options))
 
     @classmethod
     def push_sync(
-        cls, model: str, api_base: Base = None, **kwargs: Unpack[RequestOptions]
+        cls,
+        model: str,
+        api_base: Base = None,
+        *,
+        insecure: bool = False,
+        **options: Unpack[RequestOptions],
     ) -> Iterator[Progress]:
-        return _iterate(cls.push(model, api_base, **kwargs))
+        return _iterate(cls.push(model, api_base, insecure=insecure, **options))
 
     @classmethod
     def create_sync(
-        cls, model: str, api_base: Base = None, **kwargs: Unpack[RequestOptions]
+        cls,
+        model: str,
+        api_base: Base = None,
+        *,
+        from_: str | Path | None = None,
+        modelfile: str | Path | None = None,
+        template: str | None = None,
+        system: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        license: str | Sequence[str] | None = None,
+        messages: Sequence[Mapping[str, str]] | None = None,
+        adapters: Sequence[str | Path] | None = None,
+        quantize: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> Iterator[Progress]:
-        return _iterate(cls.create(model, api_base, **kwargs))
+        return _iterate(
+            cls.create(
+                model, api_base, from_=from_, modelfile=modelfile, template=template,
+                system=system, parameters=parameters, license=license, messages=messages,
+                adapters=adapters, quantize=quantize, **options,
+            )
+        )  # fmt: skip
 
 
 def _iterate(agen: AsyncIterator[Progress]) -> Iterator[Progress]:
     from .._sync import iterate
 
     return iterate(agen)
-
-
-def _name(model: object) -> str:
-    name = check_model_name(model)
-    if not name:
-        raise ValueError("a model name is required, e.g. 'llama3.2'")
-    return name
 
 
 def _read_modelfile(modelfile: str | Path, parse: Any) -> Any:
@@ -181,13 +199,14 @@ async def _on_each(
     endpoints: tuple[Endpoint, ...],
     path: str,
     body: dict[str, Any],
-    options: Mapping[str, Any],
+    timeout: float | Timeout | None,
     action: Action,
     uploads: Sequence[tuple[Path, str]] = (),
 ) -> AsyncIterator[Progress]:
     """The transfer on each server in turn (files uploaded to each first); several
     servers: every line says which, and failures are reported together at the end."""
-    from .._errors import ProviderError, SomeServersFailedError
+    from .._errors import ProviderError
+    from .._pool import some_failed
 
     errors: dict[str, ProviderError] = {}
     for endpoint in endpoints:
@@ -195,24 +214,26 @@ async def _on_each(
             sent = dict(body)
             for local, field in uploads:
                 sent.setdefault(field, {}).update(await _upload_all(endpoint, local))
-            async for progress in _progress(endpoint, path, sent, options, action):
+            async for progress in _progress(endpoint, path, sent, timeout, action):
                 yield progress if len(endpoints) == 1 else replace(progress, server=endpoint.base)
         except ProviderError as error:
             if len(endpoints) == 1:
                 raise
             errors[endpoint.base] = error
     if errors:
-        done = [e.base for e in endpoints if e.base not in errors]
-        failure = SomeServersFailedError(errors=errors, done=done, url=", ".join(errors))
-        raise endpoints[0].annotate(failure, action)
+        raise some_failed(errors, endpoints, action)
 
 
 async def _progress(
-    endpoint: Endpoint, path: str, body: dict[str, Any], options: Mapping[str, Any], action: Action
+    endpoint: Endpoint,
+    path: str,
+    body: dict[str, Any],
+    timeout: float | Timeout | None,
+    action: Action,
 ) -> AsyncIterator[Progress]:
     from .._requests import ndjson_objects
 
-    wait = Timeout.of(options.get("timeout"), CHAT_TIMEOUT)
+    wait = Timeout.of(timeout, CHAT_TIMEOUT)
     last = ""
     async for line in ndjson_objects(endpoint, path, body, wait, action):
         progress = Progress.parse(line)

@@ -26,9 +26,9 @@ from .._params import (
     check_think,
     format_of,
     native_body,
+    native_options,
     openai_body,
     options_of,
-    request_options,
 )
 from .._results import Embeddings
 from .._timeout import Timeout
@@ -177,8 +177,7 @@ class Ollama(ModelAdmin, TransferMixin, CloudMixin, OpenaiAPI):
                 extra[name] = value
         if options is not None:
             extra["options"] = options_of(options)
-        api_key, timeout, connection = request_options(request, "embed()")
-        endpoints = cls._endpoints(api_base, api_key, connection)
+        endpoints, timeout = cls._prepare(api_base, request, "embed()")
         return await run_embed(
             cls, endpoints, model, input, extra, timeout, batch_size, max_concurrency
         )
@@ -234,19 +233,14 @@ class Ollama(ModelAdmin, TransferMixin, CloudMixin, OpenaiAPI):
             body["context"] = [int(t) for t in context]
         if images:
             body["images"] = [image_base64(img, f"images[{i}]") for i, img in enumerate(images)]
-        sampling = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}
-        merged = options_of({**(options or {}), **_sampling_options(sampling, seed, stop)})
+        sampling, _ = native_options(
+            {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens,
+             "seed": seed, "stop": stop}
+        )  # fmt: skip
+        # Here the sampling arguments win over options={...}; in a native chat the
+        # options win (native_body): kept as they were.
+        merged = options_of({**(options or {}), **sampling})
         if merged:
             body["options"] = merged
-        api_key, timeout, connection = request_options(request, "generate()")
-        endpoints = cls._endpoints(api_base, api_key, connection)
+        endpoints, timeout = cls._prepare(api_base, request, "generate()")
         return stream_generate(cls, endpoints, "/api/generate", body, timeout, native=True)
-
-
-def _sampling_options(
-    sampling: Mapping[str, Any], seed: int | None, stop: str | list[str] | None
-) -> dict[str, Any]:
-    options = {("num_predict" if k == "max_tokens" else k): v for k, v in sampling.items()}
-    options["seed"] = seed
-    options["stop"] = [stop] if isinstance(stop, str) else stop
-    return {k: v for k, v in options.items() if v is not None}

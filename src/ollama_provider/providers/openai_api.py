@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -163,10 +163,27 @@ class OpenaiAPI(InferenceMixin):
     ) -> tuple[Endpoint, ...]:
         from .._endpoint import endpoint_for
 
+        kind = cls._kind()
         return tuple(
-            endpoint_for(address, cls.label, api_key, connection)
+            endpoint_for(address, cls.label, kind, api_key, connection)
             for address in cls.server_addresses(api_base)
         )
+
+    @classmethod
+    def _prepare(
+        cls,
+        api_base: Base,
+        options: Mapping[str, Any],
+        where: str,
+        key: Callable[[str | None], str | None] | None = None,
+    ) -> tuple[tuple[Endpoint, ...], float | Timeout | None]:
+        """(the servers, the timeout as given) of a call's ``**options`` (see
+        ``RequestOptions``), checked: an unknown keyword is a TypeError naming ``where``.
+        ``key`` may turn the ``api_key`` given into the one to use (or refuse the call)."""
+        api_key, timeout, connection = request_options(options, where)
+        if key is not None:
+            api_key = key(api_key)
+        return cls._endpoints(api_base, api_key, connection), timeout
 
     # -- models ---------------------------------------------------------------------
 
@@ -197,8 +214,7 @@ class OpenaiAPI(InferenceMixin):
         """As :meth:`get_models`, for async code."""
         from .._catalog import model_names
 
-        api_key, timeout, connection = request_options(options, "get_models()")
-        endpoints = cls._endpoints(api_base, api_key, connection)
+        endpoints, timeout = cls._prepare(api_base, options, "get_models()")
         wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
         if len(endpoints) == 1:
             models = await model_names(endpoints[0], cls._kind(), wait, refresh=refresh)
@@ -220,17 +236,13 @@ class OpenaiAPI(InferenceMixin):
     async def first_model(cls, api_base: Base = None, **options: Unpack[RequestOptions]) -> str:
         """The model a call without one uses: the server's first. None installed raises
         :class:`ModelNotFoundError` (``status`` None) saying how to get one."""
-        from .._catalog import default_model
         from .._errors import Action
-        from .._pool import candidates
+        from .._pool import choose
 
-        api_key, timeout, connection = request_options(options, "first_model()")
-        endpoints = cls._endpoints(api_base, api_key, connection)
-        model, order = await candidates(endpoints, cls._kind(), "", Action.CHAT)
-        if model:
-            return model
+        endpoints, timeout = cls._prepare(api_base, options, "first_model()")
         wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
-        return await default_model(order[0], cls._kind(), wait, Action.CHAT)
+        model, _ = await choose(endpoints, cls._kind(), "", wait, Action.CHAT)
+        return model
 
     @classmethod
     async def find_model(
@@ -242,11 +254,11 @@ class OpenaiAPI(InferenceMixin):
         from .._catalog import installed_name, model_names
         from .._errors import ProviderError
 
-        api_key, timeout, connection = request_options(options, "find_model()")
+        endpoints, timeout = cls._prepare(api_base, options, "find_model()")
         wait = Timeout.of(timeout, DEFAULT_TIMEOUT)
         failure: ProviderError | None = None
         answered = False
-        for endpoint in cls._endpoints(api_base, api_key, connection):
+        for endpoint in endpoints:
             try:
                 names = await model_names(endpoint, cls._kind(), wait)
             except ProviderError as error:
